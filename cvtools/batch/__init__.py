@@ -1,0 +1,19 @@
+"""Batch processing: the operation registry, pipelines, and the folder runner.
+
+* :class:`Pipeline` — a validated sequence of registered operations, built from text
+  (``"resize:scale=0.5 | gaussian:sigma=1 | equalize"``), a YAML/JSON file or Python; callable on
+  an image.
+* :func:`run` — process a folder tree into a mirrored output folder, in parallel (local processes
+  or a Dask cluster), resumable, never touching the input; returns a :class:`BatchReport`.
+* :func:`list_ops` / :func:`get_op` / :func:`register` — the registry every op name comes from.
+"""
+from ._registry import register, get_op, list_ops, Op, Param, PipelineError, OP_MODULES, type_name
+from ._pipeline import Pipeline, Step, derive_seed, parse_value, format_value
+from ._runner import run, BatchReport, BatchEngineError, process_job, ENGINES, FINGERPRINTS
+from ._manifest import MANIFEST_NAME, BatchLockedError
+
+__all__ = [
+    "Pipeline", "Step", "run", "BatchReport", "register", "get_op", "list_ops", "Op", "Param",
+    "PipelineError", "BatchLockedError", "BatchEngineError", "OP_MODULES", "derive_seed", "parse_value", "format_value",
+    "type_name", "process_job", "ENGINES", "FINGERPRINTS", "MANIFEST_NAME",
+]

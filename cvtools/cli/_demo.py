@@ -1,0 +1,114 @@
+"""`cvtools demo`: live detection, tracking and identification on a webcam, a video file or the sample."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(sub) -> None:
+    from cvtools.demo._run import DEFAULT_EVERY, DEFAULT_MIN_FACE, VIEWS
+
+    p = sub.add_parser(
+        "demo", help="live face detection, tracking and naming on a webcam, a video or the bundled sample",
+        description="Detect, track and identify objects live. Without --source it tries camera 0 and, when "
+                    "no camera opens, runs on the bundled sample video (two public-domain faces). Views: an "
+                    "OpenCV window (keys: q quit, space pause, s snapshot, d next detector) when OpenCV has a "
+                    "GUI backend, else a browser page with the MJPEG stream on 127.0.0.1; `none` with "
+                    "--output records an annotated video. Prints a summary at the end (--json for JSON).",
+        epilog="Exit codes: 0 ok, 1 failure during the run, 2 usage error or a source that cannot be "
+               "opened, 130 interrupted (Ctrl+C; the summary is still printed).")
+    p.add_argument("--source", default=None, metavar="0|PATH|GLOB",
+                   help="camera index, video file, image folder or glob (default: camera 0, else the sample)")
+    p.add_argument("--detector", default="face", metavar="NAME",
+                   help="detector name from `cvtools.detect.detectors()` (default: face)")
+    p.add_argument("--gallery", default=None, metavar="DIR",
+                   help="name faces: DIR/<name>/*.jpg or a flat folder of <name>.png images")
+    p.add_argument("--threshold", type=float, default=None, metavar="D",
+                   help="gallery distance beyond which a face is 'unknown' (default 0.6; larger names more "
+                        "faces, and more wrongly)")
+    p.add_argument("--classifier", default=None, metavar="MODEL", help="classify each new track's crop")
+    p.add_argument("--style", default=None, metavar="K|IMAGE",
+                   help="show the video stylised: a built-in style index or a style image (method fast)")
+    p.add_argument("--view", default="auto", choices=VIEWS,
+                   help="auto (window if OpenCV can open one, else browser), window, browser or none")
+    p.add_argument("--output", "-o", default=None, metavar="OUT.mp4", help="record the annotated video")
+    p.add_argument("--tracks", default=None, metavar="OUT.jsonl",
+                   help="write the boxes shown on each frame, one JSON line per frame: "
+                        '{"frame", "boxes": [{"track", "label", "box", "identity", "distance", "stale"}]}')
+    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
+    p.add_argument("--every", type=int, default=DEFAULT_EVERY, metavar="N",
+                   help=f"run the detector every N frames, tracking in between (default {DEFAULT_EVERY})")
+    p.add_argument("--scale", type=float, default=1.0, metavar="S",
+                   help="downscale frames by S (0 < S <= 1) for detection; boxes are mapped back")
+    p.add_argument("--min-face", type=float, default=DEFAULT_MIN_FACE, metavar="PX",
+                   help=f"face detectors: smallest face width to look for, in pixels (default "
+                        f"{DEFAULT_MIN_FACE:g}; smaller finds distant faces but costs more)")
+    p.add_argument("--port", type=int, default=0, metavar="P",
+                   help="port of the browser view on 127.0.0.1 (default: a free one)")
+    p.add_argument("--loop", action="store_true", help="restart a video file at its end")
+    p.add_argument("--realtime", action=argparse_bool(), default=None,
+                   help="play files at their frame rate, dropping frames when slower (default: only "
+                        "in the window and browser views)")
+    p.add_argument("--json", action="store_true", help="print the end summary as JSON")
+    p.set_defaults(func=run)
+
+
+def argparse_bool():
+    import argparse
+
+    return argparse.BooleanOptionalAction
+
+
+def _sigterm_as_interrupt() -> None:
+    """`kill PID` (SIGTERM, as sent by Docker and systemd) stops the demo like Ctrl+C: cleanly."""
+    import signal
+    import threading
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, handler)
+
+
+def _log(message: str) -> None:
+    print(f"cvtools demo: {message}", file=sys.stderr, flush=True)
+
+
+def run(args) -> int:
+    from cvtools._shared import VideoOpenError
+    from cvtools.demo import run_demo
+
+    if args.view == "none" and args.output is None and args.max_frames is None:
+        _log("--view none without --output shows and records nothing; add --output OUT.mp4.")
+
+    def on_start(info):
+        if info.get("url"):
+            print(f"cvtools demo: browser view at {info['url']} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+        else:
+            _log(f"running on {info['source']} ({info['view']} view)")
+
+    tracks_file = open(args.tracks, "w", encoding="utf-8") if args.tracks else None
+    _sigterm_as_interrupt()
+
+    def on_frame(index, frame, items):
+        tracks_file.write(json.dumps({"frame": int(index), "boxes": items}) + "\n")
+
+    try:
+        summary = run_demo(args.source, detector=args.detector, gallery=args.gallery,
+                           classifier=args.classifier, style=args.style, view=args.view, output=args.output,
+                           max_frames=args.max_frames, every=args.every, scale=args.scale,
+                           min_face=args.min_face, threshold=args.threshold, port=args.port,
+                           loop=True if args.loop else None, realtime=args.realtime, log=_log,
+                           on_start=on_start, on_frame=on_frame if tracks_file else None)
+    except VideoOpenError as exc:
+        print(f"cvtools demo: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if tracks_file is not None:
+            tracks_file.close()
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        print(summary.format())
+    return 130 if summary.stopped_by == "interrupt" else 0

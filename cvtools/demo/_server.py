@@ -1,0 +1,218 @@
+"""The browser view: an MJPEG stream of the annotated frames and a small page, on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+
+BOUNDARY = "cvtoolsframe"
+#: Keys the page can send (as the window's keys): quit, pause, snapshot, next detector.
+CONTROL_KEYS = ("q", "space", "s", "d")
+
+
+def _page() -> bytes:
+    return (Path(__file__).with_name("_page.html")).read_bytes()
+
+
+class MJPEGServer:
+    """Serve the newest published frame as MJPEG, plus a page and a JSON status endpoint.
+
+    Endpoints: ``/`` the page; ``/stream.mjpg`` the ``multipart/x-mixed-replace`` stream; ``/frame.jpg``
+    the newest frame; ``/stats.json`` FPS and the current detections; ``/control?key=q|space|s|d``
+    (the page's buttons; read with :meth:`poll_control`). Frames are JPEG-encoded once per published
+    frame and only when a client asks, so an unwatched server costs nothing.
+
+    Parameters
+    ----------
+    host : str
+        Address to bind; the default keeps it on this machine.
+    port : int
+        0 picks a free port; see :attr:`url`.
+    quality : int
+        JPEG quality.
+
+    Raises
+    ------
+    ValueError
+        When the port cannot be bound (in use, or privileged).
+
+    Examples
+    --------
+    >>> with MJPEGServer() as server:  # doctest: +SKIP
+    ...     server.publish(frame, {"fps": 25.0})
+    ...     print(server.url)
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, quality: int = 80):
+        self.quality = int(quality)
+        self._cond = threading.Condition()
+        self._frame: np.ndarray | None = None
+        self._seq = 0
+        self._jpeg: tuple[int, bytes] | None = None
+        self._stats: dict = {"frame": 0, "fps": 0.0, "detections": []}
+        self._closed = False
+        self._controls: queue.Queue = queue.Queue(maxsize=16)
+        self.clients = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *args):  # no access log on stderr
+                pass
+
+            def do_GET(self):
+                url = urlparse(self.path)
+                try:
+                    if url.path in ("/", "/index.html"):
+                        self._send(200, "text/html; charset=utf-8", _page())
+                    elif url.path == "/stats.json":
+                        self._send(200, "application/json", json.dumps(server.stats()).encode())
+                    elif url.path == "/frame.jpg":
+                        jpeg = server._wait_jpeg(0, timeout=5.0)
+                        if jpeg is None:
+                            self._send(503, "text/plain", b"no frame yet\n")
+                        else:
+                            self._send(200, "image/jpeg", jpeg[1])
+                    elif url.path == "/stream.mjpg":
+                        self._stream()
+                    elif url.path == "/control":
+                        key = parse_qs(url.query).get("key", [""])[0]
+                        if key not in CONTROL_KEYS:
+                            self._send(400, "text/plain", f"key must be one of {CONTROL_KEYS}\n".encode())
+                            return
+                        try:
+                            server._controls.put_nowait(key)
+                        except queue.Full:
+                            pass
+                        self._send(200, "application/json", b'{"ok": true}')
+                    else:
+                        self._send(404, "text/plain", b"not found\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _send(self, code, ctype, body):
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _stream(self):
+                self.send_response(200)
+                self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                with server._cond:
+                    server.clients += 1
+                try:
+                    seq = 0
+                    while True:
+                        jpeg = server._wait_jpeg(seq, timeout=1.0)
+                        if jpeg is None:
+                            if server._closed:
+                                return
+                            continue
+                        seq, data = jpeg
+                        self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                                         f"Content-Length: {len(data)}\r\n\r\n".encode())
+                        self.wfile.write(data)
+                        self.wfile.write(b"\r\n")
+                        self.wfile.flush()
+                finally:
+                    with server._cond:
+                        server.clients -= 1
+
+        try:
+            self._httpd = ThreadingHTTPServer((host, int(port)), Handler)
+        except OSError as exc:
+            raise ValueError(f"cannot serve on {host}:{port} ({exc.strerror or exc}); choose another "
+                             f"--port, or 0 for a free one.") from exc
+        self._httpd.daemon_threads = True
+        self.host, self.port = self._httpd.server_address[:2]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="cvtools-mjpeg", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The page's address, e.g. ``http://127.0.0.1:40123/``."""
+        return f"http://{self.host}:{self.port}/"
+
+    def publish(self, frame: np.ndarray, stats: dict | None = None) -> None:
+        """Make ``frame`` (RGB uint8, not copied: do not modify it afterwards) the newest frame."""
+        with self._cond:
+            self._frame = frame
+            self._seq += 1
+            if stats is not None:
+                self._stats = dict(stats, frame_seq=self._seq)
+            self._cond.notify_all()
+
+    def set_stats(self, stats: dict) -> None:
+        """Replace what ``/stats.json`` returns."""
+        with self._cond:
+            self._stats = dict(stats, frame_seq=self._seq)
+
+    def stats(self) -> dict:
+        with self._cond:
+            return dict(self._stats, clients=self.clients, closed=self._closed)
+
+    def poll_control(self) -> str | None:
+        """The next key sent from the page (``"q"``, ``"space"``, ``"s"``, ``"d"``), or None."""
+        try:
+            return self._controls.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _wait_jpeg(self, after: int, timeout: float):
+        """(seq, jpeg bytes) of a frame newer than ``after``; None on timeout or when closed."""
+        import cv2
+
+        deadline = time.perf_counter() + timeout
+        with self._cond:
+            while (self._seq <= after or self._frame is None) and not self._closed:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+            if self._frame is None or self._seq <= after:
+                return None
+            if self._jpeg is not None and self._jpeg[0] == self._seq:
+                return self._jpeg
+            seq, frame = self._seq, self._frame
+        # Encode outside the lock, so publish() never waits for a JPEG encoder.
+        ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(frame[..., ::-1]),
+                               [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if not ok:  # pragma: no cover - imencode of a uint8 RGB frame does not fail
+            return None
+        jpeg = (seq, buf.tobytes())
+        with self._cond:
+            if self._jpeg is None or self._jpeg[0] < seq:
+                self._jpeg = jpeg
+        return jpeg
+
+    def close(self) -> None:
+        """Stop serving: streams end, the port is freed. Safe to call more than once."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5.0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

@@ -1,0 +1,237 @@
+"""The detector interface, the registry of detector names, and image preparation shared by detectors."""
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .._shared import EXTRAS, check_image, is_available
+from ._detections import Detections
+
+__all__ = ["Detector", "DetectorInfo", "get", "detectors", "register_detector", "auto_min_size"]
+
+
+class Detector(abc.ABC):
+    """Base class of every detector: build once (the expensive part), then call :meth:`detect` per image.
+
+    Subclasses implement :meth:`_detect` on a validated image and return :class:`Detections` in that
+    image's pixel coordinates. Detectors hold only their configuration and models, never results
+    (the ``motion`` detector also holds its background model, which is its purpose).
+    """
+
+    name: str = "detector"
+
+    def detect(self, image) -> Detections:
+        """Detect objects in ``image`` ((H, W), (H, W, 3) RGB or (H, W, 4) RGBA; uint8, uint16 or float).
+
+        Returns
+        -------
+        Detections
+            Boxes in ``image``'s pixel coordinates.
+        """
+        image = check_image(image)
+        return self._detect(image)
+
+    __call__ = detect
+
+    @abc.abstractmethod
+    def _detect(self, image: np.ndarray) -> Detections:
+        """Find objects in a validated image; subclasses implement this."""
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in getattr(self, "options", {}).items())
+        return f"<{type(self).__name__} {self.name!r}{' ' + opts if opts else ''}>"
+
+
+@dataclass(frozen=True)
+class DetectorInfo:
+    """One entry of :func:`detectors`: whether a detector can run here, and if not why and how to fix it."""
+
+    name: str
+    description: str
+    available: bool
+    why: str
+    install: str
+    extra: str | None
+
+
+@dataclass(frozen=True)
+class _Spec:
+    factory: Callable
+    description: str
+    needs: tuple[str, ...]
+    check: Callable | None = None  # extra availability check -> reason string or ""
+
+
+_DETECTORS: dict[str, _Spec] = {}
+
+#: The order :func:`detectors` lists them in.
+ORDER = ("face", "face-haar", "face-dlib-hog", "face-dlib-cnn", "eyes", "smile", "person", "upper-body",
+         "full-body", "cat-face", "plate", "qr", "barcode", "aruco", "motion", "blob", "template")
+
+
+def register_detector(name: str, description: str, *, needs: tuple[str, ...] = (), check=None):
+    """Decorator registering a detector class (or factory) under ``name`` for :func:`get` and the CLI.
+
+    Parameters
+    ----------
+    name : str
+        The name users pass to :func:`get` and ``cvtools detect --detector``.
+    description : str
+        One line for :func:`detectors` and ``cvtools detect --list``.
+    needs : tuple of str
+        Optional modules it imports; :func:`detectors` reports it unavailable (with the pip line)
+        when one is missing.
+    check : callable, optional
+        Returns a reason string when the detector cannot run here, else ``""``.
+
+    Examples
+    --------
+    >>> @register_detector("whole-image", "one box around the whole image")  # doctest: +SKIP
+    ... class WholeImage(Detector):
+    ...     name = "whole-image"
+    ...     def _detect(self, image):
+    ...         h, w = image.shape[:2]
+    ...         return Detections([[0, 0, w, h]], labels="image")
+    """
+
+    def deco(factory):
+        _DETECTORS[name] = _Spec(factory, description, tuple(needs), check)
+        return factory
+
+    return deco
+
+
+def _load() -> None:
+    # Importing the modules registers their detectors.
+    from . import _cascade, _codes, _dlib, _misc  # noqa: F401
+
+
+def _availability(spec: _Spec) -> tuple[bool, str, str, str | None]:
+    for module in spec.needs:
+        if not is_available(module):
+            extra = EXTRAS.get(module, (None,))[0]
+            install = f'pip install "cvtools[{extra}]"' if extra else f"pip install {module}"
+            return False, f"{module} is not installed", install, extra
+    if spec.check is not None:
+        why = spec.check()
+        if why:
+            return False, why, "", None
+    extra = next((EXTRAS[m][0] for m in spec.needs if m in EXTRAS), None)
+    return True, "", "", extra
+
+
+def detectors() -> list[DetectorInfo]:
+    """Every detector name, with whether it can run here and, if not, why and the install line.
+
+    Examples
+    --------
+    >>> info = {d.name: d for d in detectors()}
+    >>> info["face-haar"].available
+    True
+    """
+    _load()
+    out = []
+    rank = {n: i for i, n in enumerate(ORDER)}
+    for name, spec in sorted(_DETECTORS.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])):
+        ok, why, install, extra = _availability(spec)
+        out.append(DetectorInfo(name, spec.description, ok, why, install, extra))
+    return out
+
+
+def get(name: str, **options) -> Detector:
+    """Build the detector called ``name`` with ``options``.
+
+    Parameters
+    ----------
+    name : str
+        One of the names listed by :func:`detectors` (``"face"``, ``"qr"``, ``"aruco"``, ...).
+    **options
+        Keyword options of that detector (see its class docstring).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the valid ones) or an invalid option value.
+    TypeError
+        For an option the detector does not take.
+    ImportError
+        When the detector needs a package that is not installed (the message has the pip line).
+
+    Examples
+    --------
+    >>> det = get("face-haar")
+    >>> len(det.detect(np.zeros((64, 64), np.uint8)))
+    0
+    """
+    _load()
+    if not isinstance(name, str) or name not in _DETECTORS:
+        valid = ", ".join(sorted(_DETECTORS))
+        raise ValueError(f"unknown detector {name!r}; valid: {valid}.")
+    return _DETECTORS[name].factory(**options)
+
+
+# ---------------------------------------------------------------------------- image preparation
+def as_uint8(image: np.ndarray) -> np.ndarray:
+    """The image as uint8 without copying when it already is (float taken as [0, 1], uint16 scaled)."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if image.dtype == np.bool_:
+        return image.astype(np.uint8) * 255
+    return np.clip(np.rint(np.nan_to_num(image.astype(np.float32, copy=False)) * 255), 0, 255).astype(np.uint8)
+
+
+def to_gray_u8(image: np.ndarray) -> np.ndarray:
+    """uint8 gray (luma, ITU-R BT.601 as OpenCV), alpha ignored."""
+    import cv2
+
+    img = as_uint8(image)
+    if img.ndim == 3:
+        img = cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    return np.ascontiguousarray(img)
+
+
+def to_rgb_u8(image: np.ndarray) -> np.ndarray:
+    """Contiguous uint8 RGB (gray replicated, alpha dropped), as dlib wants."""
+    img = as_uint8(image)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    elif img.shape[2] == 4:
+        img = img[:, :, :3]
+    return np.ascontiguousarray(img)
+
+
+def auto_min_size(shape, min_size, *, fraction: float = 0.1, low: int = 32, high: int = 48) -> float:
+    """The smallest object size to look for: ``min_size`` if given, else a fraction of the shorter side.
+
+    ``min_size=None`` means ``clip(min(H, W) * fraction, low, high)``: 48 px on a 640x480 frame
+    and any larger image, 37.5 px on 500x375, 32 px below 320 px (faces of 48 px are found in any
+    photo; small images, where faces are small too, are searched for smaller ones).
+    """
+    if min_size is None:
+        return float(min(max(min(shape[0], shape[1]) * fraction, low), high))
+    if not isinstance(min_size, (int, float)) or isinstance(min_size, bool) or not math.isfinite(min_size) \
+            or min_size <= 0:
+        raise ValueError(f"`min_size` must be a positive number of pixels or None; got {min_size!r}.")
+    return float(min_size)
+
+
+def check_unit(value, *, name: str, low: float = 0.0, high: float = 1.0) -> float:
+    """A float in [low, high] or a ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(f"`{name}` must be a number in [{low}, {high}]; got {value!r}.")
+    return float(value)
+
+
+def check_number(value, *, name: str, minimum: float | None = None, strict: bool = False) -> float:
+    """A finite float (> or >= ``minimum``) or a ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number; got {value!r}.")
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        raise ValueError(f"`{name}` must be {'>' if strict else '>='} {minimum}; got {value!r}.")
+    return float(value)

@@ -1,0 +1,160 @@
+"""`cvtools detect` end to end in real subprocesses, and the `detect` batch operation."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cvtools
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "cvtools", "detect", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=240)
+
+
+def _qr(text, scale=4):
+    zxingcpp = pytest.importorskip("zxingcpp")
+    code = np.asarray(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode).to_image(scale=scale))
+    return np.repeat(code[:, :, None], 3, axis=2)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    cvtools.write(src / "a.png", _qr("alpha"))
+    cvtools.write(src / "sub" / "b.png", _qr("b\u00e9ta"))
+    cvtools.write(src / "blank.png", np.full((50, 60, 3), 200, np.uint8))
+    (src / "broken.jpg").write_bytes(b"not a jpeg")
+    return src
+
+
+def test_json_lines_annotate_and_exit_code_for_a_bad_file(folder, tmp_path):
+    out = tmp_path / "det.jsonl"
+    ann = tmp_path / "ann"
+    r = _cli(folder, "--detector", "qr", "--json", out, "--annotate", ann, "--workers", "2")
+    assert r.returncode == 1, r.stderr  # one unreadable file
+    assert "broken.jpg" in r.stderr and "1 failed" in r.stderr
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    by_name = {line["path"].split("/")[-1]: line for line in lines}
+    assert set(by_name) == {"a.png", "b.png", "blank.png"}
+    assert by_name["blank.png"]["detections"] == [] and by_name["blank.png"]["width"] == 60
+    (rec,) = by_name["b.png"]["detections"]
+    assert rec["text"] == "b\u00e9ta" and rec["label"] == "qrcode" and len(rec["box"]) == 4
+    assert set(rec) <= {"box", "score", "label", "text", "format"}
+    # Annotated copies mirror the input tree and keep size; the input folder is untouched.
+    a = cvtools.read(ann / "sub" / "b.png")
+    assert a.shape == cvtools.read(folder / "sub" / "b.png").shape
+    assert not np.array_equal(a, cvtools.read(folder / "sub" / "b.png"))
+    assert sorted(p.name for p in folder.rglob("*")) == ["a.png", "b.png", "blank.png", "broken.jpg", "sub"]
+
+
+def test_stdout_json_in_process_and_all_good_exit_zero(folder):
+    r = _cli(folder / "a.png", folder / "sub", "-d", "qr", "--json", "-", "--workers", "0", "--quiet")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [d["detections"][0]["text"] for d in lines] == ["alpha", "b\u00e9ta"]
+    assert r.stderr == ""
+
+
+def test_usage_errors_exit_2(folder, tmp_path):
+    r = _cli(folder, "-d", "faces")
+    assert r.returncode == 2 and "unknown detector 'faces'; valid:" in r.stderr
+    r = _cli(tmp_path / "missing", "-d", "qr")
+    assert r.returncode == 2 and "does not exist" in r.stderr
+    r = _cli(folder, "-d", "face-haar", "-o", "scale_factor=0.5")
+    assert r.returncode == 2 and "`scale_factor` must be > 1" in r.stderr
+    r = _cli(folder, "-d", "qr", "-o", "novalue")
+    assert r.returncode == 2 and "KEY=VALUE" in r.stderr
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    r = _cli(folder, "-d", "qr", "--classifier", bad)
+    assert r.returncode == 2, r.stderr
+    r = _cli(folder, "-d", "qr", "--gallery", tmp_path / "nowhere")
+    assert r.returncode == 2 and "--gallery" in r.stderr
+    r = _cli()
+    assert r.returncode == 2
+
+
+def test_list_shows_every_detector():
+    r = _cli("--list")
+    assert r.returncode == 0
+    names = [line.split()[0] for line in r.stdout.splitlines()]
+    assert names[:4] == ["face", "face-haar", "face-dlib-hog", "face-dlib-cnn"] and "aruco" in names
+
+
+def test_options_reach_the_detector(tmp_path):
+    from skimage import data
+
+    cvtools.write(tmp_path / "astro.png", data.astronaut())
+    r = _cli(tmp_path / "astro.png", "-d", "face-haar", "-o", "min_size=300", "--json", "-", "-q")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["detections"] == []  # the face is ~100 px: min_size=300 excludes it
+    r = _cli(tmp_path / "astro.png", "-d", "face", "-o", "threshold=0.5", "--json", "-", "-q")
+    assert len(json.loads(r.stdout)["detections"]) == 1
+
+
+def test_gallery_adds_identity_and_distance(tmp_path):
+    pytest.importorskip("dlib")
+    from skimage import data
+
+    astro = data.astronaut()
+    (tmp_path / "gallery" / "eileen").mkdir(parents=True)
+    cvtools.write(tmp_path / "gallery" / "eileen" / "1.png", astro)
+    # The probe: the same person, shifted and slightly resized.
+    import cv2
+
+    probe = cv2.resize(astro[20:, 30:], None, fx=0.9, fy=0.9)
+    cvtools.write(tmp_path / "probe.png", probe)
+    r = _cli(tmp_path / "probe.png", "-d", "face", "--gallery", tmp_path / "gallery", "--json", "-", "-q")
+    assert r.returncode == 0, r.stderr
+    recs = json.loads(r.stdout)["detections"]
+    best = max(recs, key=lambda d: d["score"])  # dlib may add weak candidates on the resized probe
+    assert best["identity"] == "eileen" and 0 <= best["distance"] < 0.6
+    assert all("identity" in d for d in recs)
+
+
+def test_classifier_adds_class(tmp_path):
+    from cvtools.recognize import train
+
+    rng = np.random.default_rng(0)
+    dark = [rng.integers(0, 60, (16, 16), dtype=np.uint8) for _ in range(4)]
+    bars = [np.tile(np.array([0, 255] * 8, np.uint8), (16, 1)) for _ in range(4)]
+    clf = train((dark + bars, ["dark"] * 4 + ["bars"] * 4), image_size=16, val_split=0)
+    model = clf.save(tmp_path / "model.npz")
+    scene = np.full((40, 60), 255, np.uint8)
+    scene[10:26, 10:26] = dark[0]
+    cvtools.write(tmp_path / "scene.png", scene)
+    r = _cli(tmp_path / "scene.png", "-d", "blob", "-o", "threshold=0.5", "-o", "invert=true",
+             "--classifier", model, "--json", "-", "-q")
+    assert r.returncode == 0, r.stderr
+    (rec,) = json.loads(r.stdout)["detections"]
+    assert rec["box"] == [10, 10, 26, 26]
+    assert rec["class"] == "dark" and 0.5 <= rec["class_score"] <= 1
+
+
+def test_detect_batch_op_draws_boxes():
+    from skimage import data
+
+    from cvtools.batch import Pipeline, get_op
+
+    op = get_op("detect")
+    assert [p.name for p in op.params][:2] == ["detector", "min_size"]
+    img = data.astronaut()
+    out = Pipeline.parse("detect:detector=face-haar")(img)
+    assert out.shape == img.shape and out.dtype == img.dtype
+    changed = np.any(out != img, axis=2)
+    ys, xs = np.nonzero(changed)
+    # Drawing happens around the face only (box and caption).
+    assert 120 < xs.mean() < 320 and 40 < ys.mean() < 220
+
+
+def test_detect_batch_op_rejects_unknown_detector_at_parse_time():
+    from cvtools.batch import Pipeline, PipelineError
+
+    with pytest.raises(PipelineError, match="`detector` must be one of 'face'"):
+        Pipeline.parse("detect:detector=nope")

@@ -1,0 +1,292 @@
+"""cvtools.identify: face and object galleries, the embedding cache, describe, CLI and batch op."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cvtools
+from cvtools.detect import Detections
+from cvtools.identify import Gallery, colour_name, describe
+
+pytest.importorskip("dlib")
+
+
+@pytest.fixture(scope="module")
+def faces():
+    import matplotlib
+    from skimage import data
+
+    hopper = cvtools.read(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg"), "rgb")
+    import cv2
+
+    return {"eileen": cv2.resize(data.astronaut(), (256, 256), interpolation=cv2.INTER_AREA),
+            "grace": cv2.resize(hopper, (256, 300), interpolation=cv2.INTER_AREA)}
+
+
+@pytest.fixture(scope="module")
+def gallery_dir(tmp_path_factory, faces):
+    root = tmp_path_factory.mktemp("people")
+    for name, img in faces.items():
+        (root / name).mkdir()
+        cvtools.write(root / name / "1.png", img)
+    return root
+
+
+def _dlib_reference(image, box):
+    """face_recognition's recipe, straight from dlib: 5-point shape -> aligned chip -> descriptor."""
+    from cvtools.identify._face import face_models
+
+    dlib, _, sp, rec = face_models()
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    shape = sp(image, dlib.rectangle(x1, y1, x2 - 1, y2 - 1))
+    chip = dlib.get_face_chip(image, shape, size=150, padding=0.25)
+    return np.asarray(rec.compute_face_descriptor(chip), np.float32)
+
+
+def test_face_gallery_names_and_distances(gallery_dir, faces, tmp_path):
+    g = Gallery.from_folder(gallery_dir, "face", cache_dir=tmp_path)
+    assert g.names == ["eileen", "grace"] and len(g) == 2 and g.embeddings.shape == (2, 128)
+    # both people side by side, smaller and shifted
+    import cv2
+
+    left = cv2.resize(faces["grace"], (200, 234))
+    right = cv2.resize(faces["eileen"], (220, 220))
+    scene = np.zeros((260, 460, 3), np.uint8)
+    scene[10:244, 5:205] = left
+    scene[30:250, 230:450] = right
+    det = g.identify(scene)
+    order = np.argsort(det.xyxy[:, 0])
+    assert det.identities[order].tolist() == ["grace", "eileen"]
+    assert (det.distances < 0.6).all() and det.landmarks.shape == (2, 5, 2)
+    # distances equal the Euclidean distance between independently computed dlib descriptors
+    for i in range(2):
+        probe = _dlib_reference(scene, det.xyxy[i])
+        name = det.identities[i]
+        ref_box = Gallery("face")._entry_from_image(faces[name])[1]
+        ref = _dlib_reference(faces[name], ref_box)
+        assert det.distances[i] == pytest.approx(float(np.linalg.norm(probe - ref)), abs=1e-4)
+    # given detections give the same answer and keep the caller's fields
+    given = Detections(det.xyxy, scores=np.ones(2), labels=["face"] * 2)
+    again = g.identify(scene, given)
+    assert again.identities.tolist() == det.identities.tolist() and given.identities is None
+    np.testing.assert_allclose(again.distances, det.distances, atol=1e-5)
+
+
+def test_unknown_beyond_threshold(faces):
+    g = Gallery("face").add("eileen", faces["eileen"])
+    det = g.identify(faces["grace"])
+    assert det.identities.tolist() == ["unknown"] and det.distances[0] > 0.6
+    strict = Gallery("face", threshold=0.01).add("eileen", faces["eileen"])
+    mirrored = np.ascontiguousarray(faces["eileen"][:, ::-1])
+    assert set(strict.identify(mirrored).identities.tolist()) == {"unknown"}
+    assert "eileen" in g.identify(mirrored).identities.tolist()
+    empty = Gallery("face").identify(faces["grace"])
+    assert empty.identities.tolist() == ["unknown"] and np.isnan(empty.distances[0])
+    assert len(g.identify(np.zeros((80, 80, 3), np.uint8))) == 0
+
+
+def test_gallery_cache(gallery_dir, tmp_path, monkeypatch, faces):
+    cache = tmp_path / "cache"
+    g1 = Gallery.from_folder(gallery_dir, cache_dir=cache)
+    files = list(cache.glob("face-v1-*.npz"))
+    assert len(files) == 1
+    with np.load(files[0], allow_pickle=False) as z:  # plain arrays
+        assert z["vectors"].shape == (2, 128) and len(z["hashes"][0]) == 64
+    calls = []
+    orig = Gallery._entry_from_image
+    monkeypatch.setattr(Gallery, "_entry_from_image", lambda self, *a, **k: calls.append(1) or orig(self, *a, **k))
+    g2 = Gallery.from_folder(gallery_dir, cache_dir=cache)
+    assert calls == [] and np.array_equal(g1.embeddings, g2.embeddings)
+    # a new file is computed, the others come from the cache
+    (gallery_dir / "grace" / "2.png").write_bytes((gallery_dir / "grace" / "1.png").read_bytes())
+    (gallery_dir / "eileen" / "2.png").write_bytes(cvtools.io.encode(faces["eileen"][:, ::-1].copy(), ".png"))
+    try:
+        g3 = Gallery.from_folder(gallery_dir, cache_dir=cache)
+        assert len(calls) == 1 and len(g3) == 4  # the copy of grace/1.png shares its hash
+    finally:
+        (gallery_dir / "grace" / "2.png").unlink()
+        (gallery_dir / "eileen" / "2.png").unlink()
+
+
+def test_default_cache_dir_in_root(tmp_path, faces):
+    root = tmp_path / "g"
+    (root / "eileen").mkdir(parents=True)
+    cvtools.write(root / "eileen" / "a.png", faces["eileen"])
+    Gallery.from_folder(root)
+    assert list((root / ".cvtools-cache").glob("face-*.npz"))
+
+
+def test_no_face_policy(tmp_path, faces):
+    root = tmp_path / "g"
+    (root / "eileen").mkdir(parents=True)
+    cvtools.write(root / "eileen" / "a.png", faces["eileen"])
+    cvtools.write(root / "eileen" / "blank.png", np.zeros((64, 64, 3), np.uint8))
+    with pytest.warns(cvtools.CvtoolsWarning, match="no face found in 1 gallery image"):
+        g = Gallery.from_folder(root, cache=False)
+    assert len(g) == 1
+    with pytest.raises(ValueError, match="no face found in gallery image"):
+        Gallery.from_folder(root, cache=False, no_face="error")
+    assert len(Gallery.from_folder(root, cache=False, no_face="whole")) == 2
+    with pytest.raises(ValueError, match="no face found in the image for 'x'"):
+        Gallery("face").add("x", np.zeros((64, 64, 3), np.uint8))
+    assert len(Gallery("face").add("x", faces["eileen"][60:160, 80:180], box="whole")) == 1
+
+
+def test_gallery_errors():
+    with pytest.raises(ValueError, match="unknown kind 'car'"):
+        Gallery("car")
+    with pytest.raises(ValueError, match="`threshold` must be > 0"):
+        Gallery(threshold=0)
+    with pytest.raises(TypeError, match="`name` must be a non-empty str"):
+        Gallery("object").add("", np.zeros((8, 8), np.uint8))
+    with pytest.raises(ValueError, match="unknown no_face"):
+        Gallery.from_folder(".", no_face="guess")
+
+
+def _warp_into(obj, background, corners):
+    import cv2
+
+    h, w = obj.shape[:2]
+    H = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), np.float32(corners))
+    size = (background.shape[1], background.shape[0])
+    warped = cv2.warpPerspective(obj, H, size)
+    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), H, size) > 0
+    out = background.copy()
+    out[mask] = warped[mask]
+    return out
+
+
+def test_object_gallery_finds_outline(tmp_path):
+    from skimage import data
+
+    coffee = data.coffee()[40:300, 150:450]
+    rocket = data.rocket()[50:350, 150:400]
+    root = tmp_path / "objects"
+    for name, img in (("coffee", coffee), ("rocket", rocket)):
+        (root / name).mkdir(parents=True)
+        cvtools.write(root / name / "ref.png", img)
+    g = Gallery.from_folder(root, "object", cache_dir=tmp_path / "c")
+    background = np.stack([data.camera()[:400, :500]] * 3, axis=-1)
+    corners = [[120, 60], [400, 90], [380, 330], [100, 300]]
+    scene = _warp_into(coffee, background, corners)
+    det = g.identify(scene)
+    assert det.identities.tolist() == ["coffee"] and det.data["inliers"][0] >= 12
+    np.testing.assert_allclose(det.polygons[0], corners, atol=4)
+    assert 0 <= det.distances[0] < 1
+    assert len(g.identify(background)) == 0
+    # per-box identification
+    boxes = Detections([[90, 50, 420, 340], [0, 0, 60, 60]])
+    per = g.identify(scene, boxes)
+    assert per.identities.tolist() == ["coffee", "unknown"]
+    # the cache round-trips keypoints
+    g2 = Gallery.from_folder(root, "object", cache_dir=tmp_path / "c")
+    assert g2.identify(scene).identities.tolist() == ["coffee"]
+
+
+def test_describe():
+    img = np.zeros((90, 120, 3), np.uint8)
+    img[:, :] = (30, 60, 200)
+    img[60:90, 0:40] = (240, 220, 40)
+    det = Detections([[0, 60, 40, 90], [40, 30, 80, 60]], labels=["a", "b"], texts=["hello", None],
+                     landmarks=np.zeros((2, 5, 2)), identities=["x", None], distances=[0.25, None],
+                     data={"class": ["cat", "dog"]})
+    out = describe(img, det)
+    assert [d["colour"] for d in out] == ["yellow", "blue"]
+    assert out[0]["position"] == "bottom-left" and out[1]["position"] == "centre"
+    assert out[0]["relative_size"] == pytest.approx(40 * 30 / (90 * 120), abs=1e-5)
+    assert out[0]["text"] == "hello" and "text" not in out[1]
+    assert out[0]["identity"] == "x" and out[0]["distance"] == 0.25 and "identity" not in out[1]
+    assert out[1]["class"] == "dog" and len(out[0]["landmarks"]) == 5
+    json.dumps(out)
+    assert describe(np.zeros((10, 10), np.uint8), Detections([[0, 0, 5, 5]]))[0]["colour"] == "black"
+    assert colour_name((255, 255, 255)) == "white"
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "cvtools", *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_cli_identify(gallery_dir, tmp_path, faces):
+    probe = tmp_path / "probe.png"
+    cvtools.write(probe, faces["grace"])
+    r = _cli("identify", "--gallery", gallery_dir, probe, tmp_path / "missing.png", "--json")
+    assert r.returncode == 1 and "missing.png" in r.stderr
+    rec = json.loads(r.stdout.splitlines()[0])
+    assert [d["identity"] for d in rec["detections"]] == ["grace"]
+    r = _cli("identify", "--gallery", gallery_dir, probe, "--describe", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["detections"][0]["position"]
+    r = _cli("identify", "--gallery", gallery_dir, probe)
+    assert r.returncode == 0 and "grace (0." in r.stdout
+
+
+def test_batch_identify_op(gallery_dir, faces):
+    from cvtools.batch import get_op
+
+    out = get_op("identify")(faces["grace"], gallery=str(gallery_dir))
+    assert out.shape == faces["grace"].shape and not np.array_equal(out, faces["grace"])
+    with pytest.raises(ValueError, match="`gallery` must name a folder"):
+        get_op("identify")(faces["grace"])
+
+
+def test_face_recognition_knn_probes(shared_data, tmp_path):
+    """Real photos: every probe face, including each person in the group photos, is named right."""
+    root = shared_data / "face_identification" / "face_recognition_knn"
+    g = Gallery.from_folder(root / "train", cache_dir=tmp_path)
+    with open(root / "expected_test_labels.csv") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        img = cvtools.read(root / row["file"], "rgb")
+        import cv2
+
+        s = 800 / max(img.shape[:2])
+        img = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        found = set(g.identify(img).identities.tolist()) - {"unknown"}
+        assert found == set(row["expected_identities"].split(";")), row["file"]
+
+
+def test_video_identifier_reuses_descriptors(faces):
+    from cvtools.identify import VideoIdentifier
+
+    g = Gallery("face").add("eileen", faces["eileen"]).add("grace", faces["grace"])
+    frame = np.zeros((300, 560, 3), np.uint8)
+    frame[0:300, 0:256] = faces["grace"]
+    frame[20:276, 290:546] = faces["eileen"]
+    vid = VideoIdentifier(g, refresh=3)
+    ref = g.identify(frame)
+    ref = ref[ref.identities != "unknown"]
+    assert sorted(ref.identities.tolist()) == ["eileen", "grace"]
+    seen = []
+    for k in range(4):
+        shifted = np.roll(frame, k, axis=1)  # the faces drift by a pixel a frame
+        det = vid.identify(shifted, Detections(ref.xyxy + np.float32([k, 0, k, 0]), labels="face"))
+        seen.append(det["reused"].tolist())
+        assert sorted(det.identities.tolist()) == sorted(ref.identities.tolist())
+        np.testing.assert_allclose(np.sort(det.distances), np.sort(ref.distances), atol=0.05)
+    assert seen == [[False, False], [True, True], [True, True], [False, False]]  # refreshed every 3
+    vid.reset()
+    assert not vid.identify(frame, Detections(ref.xyxy))["reused"].any()
+    assert len(vid.identify(frame)) >= 2  # finds the faces itself too
+    with pytest.raises(ValueError, match="kind 'face'"):
+        VideoIdentifier(Gallery("object"))
+
+
+def test_read_only_gallery_caches_elsewhere(tmp_path, monkeypatch):
+    from cvtools.identify import default_cache_dir
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    try:
+        d = default_cache_dir(ro)
+        assert d.parent == tmp_path / "xdg" / "cvtools" / "galleries" and not (ro / ".cvtools-cache").exists()
+    finally:
+        ro.chmod(0o755)
+    assert default_cache_dir(ro) == ro / ".cvtools-cache"

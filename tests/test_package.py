@@ -1,0 +1,64 @@
+"""The package as a whole: light import, public surface, optional-dependency errors, `cvtools info`."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import cvtools
+from cvtools._shared import require
+
+HEAVY = ["torch", "dlib", "onnxruntime", "dask", "distributed", "albumentations", "zxingcpp", "matplotlib",
+         "sklearn", "numba"]
+
+
+def test_import_is_light_in_a_fresh_process():
+    code = ("import sys, cvtools, cvtools.io; "
+            f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_top_level_surface():
+    for name in ["read", "write", "iter_images", "to_float32", "to_uint8", "CvtoolsError", "ImageReadError",
+                 "ImageWriteError", "VideoOpenError", "io", "__version__"]:
+        assert name in cvtools.__all__
+        assert getattr(cvtools, name) is not None
+    assert cvtools.read is cvtools.io.read
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        cvtools.nope  # noqa: B018
+
+
+def test_error_hierarchy():
+    assert issubclass(cvtools.ImageReadError, OSError) and issubclass(cvtools.ImageReadError, cvtools.CvtoolsError)
+    assert issubclass(cvtools.ImageWriteError, OSError)
+    assert issubclass(cvtools.VideoOpenError, OSError)
+
+
+def test_missing_extra_names_the_pip_line():
+    with pytest.raises(ImportError, match=r'cvtools.thing\(\) needs no_such_mod: pip install "cvtools\[torch\]"'):
+        require("no_such_mod", feature="cvtools.thing()", extra="torch")
+
+
+def test_cli_info_text_and_json():
+    out = subprocess.run([sys.executable, "-m", "cvtools", "info"], capture_output=True, text=True, check=True)
+    assert "cvtools" in out.stdout and "opencv" in out.stdout and "optional backends" in out.stdout
+    js = subprocess.run([sys.executable, "-m", "cvtools", "info", "--json"], capture_output=True, text=True,
+                        check=True)
+    report = json.loads(js.stdout)
+    assert report["cvtools"] == cvtools.__version__
+    assert {"numpy", "opencv", "opencv_gui", "pillow", "scikit-image", "backends"} <= set(report)
+    torch = report["backends"]["torch"]
+    assert torch["extra"] == "torch"
+    assert torch["available"] or torch["install"] == 'pip install "cvtools[torch]"'
+
+
+def test_cli_help_and_usage_error():
+    out = subprocess.run([sys.executable, "-m", "cvtools", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "info" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "cvtools", "no-such-command"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    none = subprocess.run([sys.executable, "-m", "cvtools"], capture_output=True, text=True)
+    assert none.returncode == 2
