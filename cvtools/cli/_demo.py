@@ -59,16 +59,29 @@ def argparse_bool():
     return argparse.BooleanOptionalAction
 
 
-def _sigterm_as_interrupt() -> None:
-    """`kill PID` (SIGTERM, as sent by Docker and systemd) stops the demo like Ctrl+C: cleanly."""
+def _stop_on_signals(stop) -> dict:
+    """Ctrl+C (SIGINT) and `kill PID` (SIGTERM, as sent by Docker and systemd) stop the demo cleanly.
+
+    The first signal sets ``stop``: the frame in hand is finished (drawn, recorded, streamed) and the run
+    loop exits, so the recording and the summary agree to the frame. A second signal interrupts at once.
+    Returns a dict whose ``"signal"`` entry names the signal that stopped the run, if any.
+    """
     import signal
     import threading
 
-    def handler(signum, frame):
-        raise KeyboardInterrupt
+    seen: dict = {}
 
-    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, handler)
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        seen["signal"] = signal.Signals(signum).name
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGINT", "SIGTERM"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), handler)
+    return seen
 
 
 def _log(message: str) -> None:
@@ -89,7 +102,10 @@ def run(args) -> int:
             _log(f"running on {info['source']} ({info['view']} view)")
 
     tracks_file = open(args.tracks, "w", encoding="utf-8") if args.tracks else None
-    _sigterm_as_interrupt()
+    import threading
+
+    stop = threading.Event()
+    signalled = _stop_on_signals(stop)
 
     def on_frame(index, frame, items):
         tracks_file.write(json.dumps({"frame": int(index), "boxes": items}) + "\n")
@@ -100,13 +116,15 @@ def run(args) -> int:
                            max_frames=args.max_frames, every=args.every, scale=args.scale,
                            min_face=args.min_face, threshold=args.threshold, port=args.port,
                            loop=True if args.loop else None, realtime=args.realtime, log=_log,
-                           on_start=on_start, on_frame=on_frame if tracks_file else None)
+                           on_start=on_start, on_frame=on_frame if tracks_file else None, stop=stop)
     except VideoOpenError as exc:
         print(f"cvtools demo: error: {exc}", file=sys.stderr)
         return 2
     finally:
         if tracks_file is not None:
             tracks_file.close()
+    if signalled and summary.stopped_by == "stop":
+        summary.stopped_by = "interrupt"
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
