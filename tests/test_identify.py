@@ -290,3 +290,58 @@ def test_read_only_gallery_caches_elsewhere(tmp_path, monkeypatch):
     finally:
         ro.chmod(0o755)
     assert default_cache_dir(ro) == ro / ".cvtools-cache"
+
+
+def test_torch_port_of_dlib_resnet_matches_dlib():
+    """The face ResNet read from dlib's .dat and run by torch gives dlib's own descriptors."""
+    pytest.importorskip("torch")
+    import skimage.data
+
+    from cvtools.identify import _face
+    from cvtools.identify._dlib_resnet import read_dlib_resnet
+
+    layers = read_dlib_resnet(_face.models_dir() / "dlib_face_recognition_resnet_model_v1.dat")
+    kinds = [layer["type"] for layer in layers]
+    assert kinds.count("conv") == kinds.count("affine") == 29 and kinds.count("add") == 14
+    assert layers[0]["weight"].shape == (32, 3, 7, 7) and layers[-1]["weight"].shape == (256, 128)
+
+    dlib, _, sp, rec = _face.face_models()
+    for img in (skimage.data.astronaut(), np.ascontiguousarray(np.hstack([skimage.data.astronaut()] * 2))):
+        boxes, _ = _face.detect_faces(img)
+        assert len(boxes) >= 1
+        marks, ours = _face.describe_faces(img, boxes)
+        ref = []
+        for x1, y1, x2, y2 in boxes:
+            shape = sp(img, dlib.rectangle(int(round(x1)), int(round(y1)), int(round(x2)) - 1, int(round(y2)) - 1))
+            ref.append(np.asarray(rec.compute_face_descriptor(img, shape)))
+        assert _face.descriptor_backend() == "torch"
+        np.testing.assert_allclose(ours, np.asarray(ref), atol=1e-5)
+        assert np.linalg.norm(ours, axis=1).min() > 0.1  # real descriptors, not zeros
+
+
+def test_descriptor_backend_can_be_forced(monkeypatch):
+    from cvtools.identify import _face
+
+    monkeypatch.setenv("CVTOOLS_FACE_BACKEND", "dlib")
+    assert _face.descriptor_backend() == "dlib"
+    import skimage.data
+
+    img = skimage.data.astronaut()
+    boxes, _ = _face.detect_faces(img)
+    _, by_dlib = _face.describe_faces(img, boxes)
+    monkeypatch.delenv("CVTOOLS_FACE_BACKEND")
+    if _face.descriptor_backend() == "torch":
+        _, by_torch = _face.describe_faces(img, boxes)
+        np.testing.assert_allclose(by_torch, by_dlib, atol=1e-5)
+
+
+def test_jittered_descriptors_stay_close_to_the_plain_one():
+    from cvtools.identify import _face
+    import skimage.data
+
+    img = skimage.data.astronaut()
+    boxes, _ = _face.detect_faces(img)
+    _, plain = _face.describe_faces(img, boxes)
+    _, jittered = _face.describe_faces(img, boxes, num_jitters=4)
+    assert jittered.shape == plain.shape
+    assert 0 < np.linalg.norm(jittered - plain) < 0.3  # same face, averaged over jittered crops
