@@ -65,10 +65,11 @@ def demo_run(gallery, **options) -> dict:
     options = dict(options)
     from cvtools.demo import run_demo
 
-    if "threshold" in options:
+    gallery_options = {k: options.pop(k) for k in ("threshold", "num_jitters") if k in options}
+    if gallery_options:
         from cvtools.demo import load_gallery
 
-        gallery = load_gallery(GALLERY, threshold=options.pop("threshold"), cache_dir=CACHE)
+        gallery = load_gallery(GALLERY, cache_dir=CACHE, **gallery_options)
     c0 = time.process_time()
     s = run_demo(CLIP, detector="face", gallery=gallery, view="none", **options)
     cpu = time.process_time() - c0
@@ -103,7 +104,7 @@ def main() -> int:
         return 0
     import cv2
 
-    from cvtools.demo import DEFAULT_EVERY, DEFAULT_MIN_FACE, load_gallery
+    from cvtools.demo import DEFAULT_EVERY, DEFAULT_MIN_FACE, DEFAULT_SWEEP, load_gallery
 
     repeats = 1 if args.quick else args.repeats
     load = os.getloadavg()
@@ -114,13 +115,14 @@ def main() -> int:
     print(f"gallery: {len(gallery)} faces ({', '.join(sorted(set(gallery.names)))}) in "
           f"{time.perf_counter() - t0:.2f} s\n")
 
-    configs = [(f"demo default (--every {DEFAULT_EVERY}, --min-face {DEFAULT_MIN_FACE:g})", {})]
+    configs = [(f"demo default (--every {DEFAULT_EVERY}, --min-face {DEFAULT_MIN_FACE:g}, --sweep {DEFAULT_SWEEP})",
+                {})]
     if not args.quick:
         configs += [("demo --every 1", {"every": 1}),
                     ("demo --every 6", {"every": 6}),
-                    ("demo --min-face 60", {"min_face": 60}),
-                    ("demo --min-face 24 (small faces)", {"min_face": 24}),
-                    ("demo --min-face 24 --threshold 0.65", {"min_face": 24, "threshold": 0.65})]
+                    ("demo --sweep 1 (smallest faces on every run)", {"sweep": 1}),
+                    ("demo --min-face 40 --sweep 1 (the previous default)", {"min_face": 40, "sweep": 1}),
+                    ("demo default, gallery enrolled without jitter", {"num_jitters": 0})]
     rows = []
     for name, options in [("reference: detect + identify every frame", None)] + configs:
         runs = []

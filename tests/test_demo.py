@@ -522,3 +522,43 @@ def test_a_port_in_use_is_a_clear_error():
     with MJPEGServer() as first:
         with pytest.raises(ValueError, match=rf"127.0.0.1:{first.port}.*--port"):
             MJPEGServer(port=first.port)
+
+
+def test_tracker_does_not_count_a_miss_for_a_box_the_run_could_not_see():
+    tracker = IoUTracker(max_misses=1)
+    tracker.update([[0, 0, 20, 20], [50, 50, 150, 150]], ["face", "face"], frame_index=0)
+    for k in range(1, 5):  # runs that only look for faces of 40 px and more
+        tracker.update(np.zeros((0, 4)), [], k, unseen_below=40)
+    # The 20 px face is still tracked (it was never looked for); the 100 px one was missed and dropped.
+    assert [t.track_id for t in tracker.tracks] == [1]
+    assert tracker.tracks[0].misses == 0
+    tracker.update(np.zeros((0, 4)), [], 5)  # a full sweep that does not see it: now a miss
+    tracker.update(np.zeros((0, 4)), [], 6)
+    assert tracker.tracks == []
+
+
+def test_face_detection_sweeps_for_small_faces_every_kth_run(monkeypatch):
+    import cvtools.detect
+
+    real_get, runs = cvtools.detect.get, []
+
+    def recording_get(name, **options):
+        det = real_get(name, **options)
+
+        class Recorder:
+            def detect(self, image):
+                runs.append(options.get("min_size"))
+                return det.detect(image)
+
+        return Recorder()
+
+    monkeypatch.setattr(cvtools.detect, "get", recording_get)
+    summary = run_demo(find_sample_video(), detector="face", view="none", every=1, min_face=30, sweep=3,
+                       max_frames=7)
+    assert runs == [30, 60, 60, 30, 60, 60, 30]
+    assert summary.detections.get("face", 0) >= 7  # the sample's two portraits are big: every run sees them
+    runs.clear()
+    run_demo(find_sample_video(), detector="face", view="none", every=2, min_face=30, sweep=1, max_frames=4)
+    assert runs == [30, 30]
+    with pytest.raises(ValueError, match="sweep"):
+        run_demo(find_sample_video(), detector="face", sweep=0)

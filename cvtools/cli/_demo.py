@@ -6,7 +6,7 @@ import sys
 
 
 def register(sub) -> None:
-    from cvtools.demo._run import DEFAULT_EVERY, DEFAULT_MIN_FACE, VIEWS
+    from cvtools.demo._run import DEFAULT_EVERY, DEFAULT_MIN_FACE, DEFAULT_SWEEP, VIEWS
 
     p = sub.add_parser(
         "demo", help="live face detection, tracking and naming on a webcam, a video or the bundled sample",
@@ -43,6 +43,10 @@ def register(sub) -> None:
     p.add_argument("--min-face", type=float, default=DEFAULT_MIN_FACE, metavar="PX",
                    help=f"face detectors: smallest face width to look for, in pixels (default "
                         f"{DEFAULT_MIN_FACE:g}; smaller finds distant faces but costs more)")
+    p.add_argument("--sweep", type=int, default=DEFAULT_SWEEP, metavar="K",
+                   help=f"face detectors: look for faces down to --min-face on every K-th detector run and "
+                        f"for faces twice that size on the runs between (default {DEFAULT_SWEEP}; 1: always "
+                        f"the smallest)")
     p.add_argument("--port", type=int, default=0, metavar="P",
                    help="port of the browser view on 127.0.0.1 (default: a free one)")
     p.add_argument("--loop", action="store_true", help="restart a video file at its end")
@@ -114,7 +118,7 @@ def run(args) -> int:
         summary = run_demo(args.source, detector=args.detector, gallery=args.gallery,
                            classifier=args.classifier, style=args.style, view=args.view, output=args.output,
                            max_frames=args.max_frames, every=args.every, scale=args.scale,
-                           min_face=args.min_face, threshold=args.threshold, port=args.port,
+                           min_face=args.min_face, sweep=args.sweep, threshold=args.threshold, port=args.port,
                            loop=True if args.loop else None, realtime=args.realtime, log=_log,
                            on_start=on_start, on_frame=on_frame if tracks_file else None, stop=stop)
     except VideoOpenError as exc:

@@ -21,11 +21,17 @@ VIEWS = ("auto", "window", "browser", "none")
 #: Detector runs every this many frames by default: reaches >= 20 FPS end to end with face detection
 #: and a gallery on 640x360 video on a 2-core machine (see docs/demo.md).
 DEFAULT_EVERY = 3
-#: Smallest face (px, full-resolution frame) the face detectors look for by default in the demo: dlib's
-#: HOG window is ~72 px, so 40 px costs a 1.8x resize (the detector's own default on 640x480). Smaller
-#: faces cost more (24 px: 3x, i.e. 2.8x the pixels) and their dlib descriptors are too blurred to name
-#: reliably (distances of 0.6 and more to the right person), so the demo does not look for them.
-DEFAULT_MIN_FACE = 40.0
+#: Smallest face (px, full-resolution frame) the face detectors look for by default in the demo. dlib's
+#: HOG window is ~72 px, so a 24 px face needs a 3x resize: 2.8x the cost of looking for 40 px faces.
+DEFAULT_MIN_FACE = 24.0
+#: Face detectors look for the smallest faces (down to ``min_face``) on every this-many-th detector run
+#: only; the runs between look for faces of ``2 * min_face`` and more (a quarter of the pixels) while
+#: the tracker keeps the small faces' boxes. Faces come and go in seconds, not in frames, so a sweep
+#: every 4 runs (12 frames at the default ``every``) finds them as surely at a fraction of the cost.
+DEFAULT_SWEEP = 4
+#: Gallery photos are enrolled as the mean descriptor of this many jittered crops (dlib's recommendation
+#: for reference faces: a steadier centre for each person; galleries are cached, so it is paid once).
+DEFAULT_GALLERY_JITTERS = 10
 #: Longest side the style network sees in --style (speed over detail for live video).
 STYLE_SIZE = 320
 FACE_DETECTORS = ("face", "face-dlib-hog", "face-dlib-cnn", "face-haar")
@@ -183,7 +189,8 @@ def open_source(source, *, log=None):
 def load_gallery(path, **options):
     """A face gallery from ``path``: ``root/<name>/*.jpg`` folders, or a flat folder of ``<name>.png`` files.
 
-    ``options`` go to :meth:`cvtools.identify.Gallery.from_folder` (e.g. ``threshold``). Returns a
+    ``options`` go to :meth:`cvtools.identify.Gallery.from_folder` (e.g. ``threshold``); photos are
+    enrolled with ``num_jitters=DEFAULT_GALLERY_JITTERS`` unless given. Returns a
     :class:`cvtools.identify.Gallery`.
     """
     import tempfile
@@ -194,6 +201,7 @@ def load_gallery(path, **options):
     root = Path(os.fspath(path))
     if not root.is_dir():
         raise FileNotFoundError(f"gallery {str(root)!r}: no such folder.")
+    options.setdefault("num_jitters", DEFAULT_GALLERY_JITTERS)
     subdirs = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
     flat = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if subdirs or not flat:
@@ -241,7 +249,8 @@ def _clip_box(box, w, h):
 
 def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=None, style=None,
              view: str = "none", output=None, max_frames: int | None = None, every: int = DEFAULT_EVERY,
-             scale: float = 1.0, min_face: float | None = DEFAULT_MIN_FACE, port: int = 0,
+             scale: float = 1.0, min_face: float | None = DEFAULT_MIN_FACE, sweep: int = DEFAULT_SWEEP,
+             port: int = 0,
              loop: bool | None = None, realtime: bool | None = None, reidentify: int = 30,
              threshold: float | None = None, snapshot_dir=".", log=None, on_frame=None, on_start=None,
              stop=None) -> DemoSummary:
@@ -282,6 +291,10 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
     min_face : float or None
         For the face detectors: the smallest face width to look for, in full-resolution pixels (the
         cost grows as ``1 / min_face**2``). None keeps the detector's own default.
+    sweep : int
+        For the face detectors with ``min_face``: look for faces down to ``min_face`` on every
+        ``sweep``-th detector run, and for faces of ``2 * min_face`` and more on the runs between
+        (the tracker keeps the small faces meanwhile). 1 looks for the smallest faces on every run.
     loop : bool, optional
         Restart a file at its end (default: only for the sample in the window or browser view).
     realtime : bool, optional
@@ -339,6 +352,7 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
     stop = stop or threading.Event()
 
     # Everything that can fail on bad arguments is built before the camera opens.
+    det_coarse, coarse_face = None, None  # the detector of the runs between small-face sweeps
     if isinstance(detector, str):
         options = {}
         if detector in FACE_DETECTORS and min_face is not None:
@@ -346,10 +360,15 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
                 raise ValueError(f"`min_face` must be > 0 pixels; got {min_face!r}.")
             options["min_size"] = float(min_face) * scale
         det_name, det = detector, detect_mod.get(detector, **options)
+        if "min_size" in options and sweep > 1:
+            coarse_face = 2 * float(min_face)
+            det_coarse = detect_mod.get(detector, **dict(options, min_size=coarse_face * scale))
     else:
         det_name, det = getattr(detector, "name", type(detector).__name__), detector
     if threshold is not None and not float(threshold) > 0:
         raise ValueError(f"`threshold` must be > 0; got {threshold!r}.")
+    if isinstance(sweep, bool) or not isinstance(sweep, int) or sweep < 1:
+        raise ValueError(f"`sweep` must be an int >= 1; got {sweep!r}.")
     gal_options = {} if threshold is None else {"threshold": float(threshold)}
     gal = load_gallery(gallery, **gal_options) if isinstance(gallery, (str, os.PathLike)) else gallery
     clf = None
@@ -430,6 +449,7 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
                 elif k == "d":
                     new_name, det = _next_detector(det_name, cycle, detect_mod, log)
                     if new_name != det_name:
+                        det_coarse = None
                         det_name = new_name
                         summary.detector += f" -> {det_name}"
                         tracker.reset()
@@ -455,7 +475,8 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
                     small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),
                                        interpolation=cv2.INTER_AREA)
                 t0 = time.perf_counter()
-                dets = det.detect(small)
+                sweep_run = det_coarse is None or summary.detector_runs % sweep == 0
+                dets = (det if sweep_run else det_coarse).detect(small)
                 if scale != 1.0 and len(dets):
                     dets = dets.scale(w / small.shape[1], h / small.shape[0])
                 ms = 1000 * (time.perf_counter() - t0)
@@ -463,7 +484,8 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
                 det_total_ms += ms
                 summary.detector_runs += 1
                 detections_count.update(str(v) for v in dets.labels)
-                tracks = tracker.update(dets.xyxy, dets.labels, index, scores=dets.scores)
+                tracks = tracker.update(dets.xyxy, dets.labels, index, scores=dets.scores,
+                                        unseen_below=None if sweep_run else 0.9 * coarse_face)
                 fresh = {t.track_id for t in tracks}
                 for t in tracks:
                     track_labels.setdefault(t.track_id, t.label)

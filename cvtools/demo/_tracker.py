@@ -144,7 +144,7 @@ class IoUTracker:
             t.box = (t._anchor + t.velocity * dt).astype(np.float32)
         return self.tracks
 
-    def update(self, boxes, labels, frame_index: int, scores=None) -> list[Track]:
+    def update(self, boxes, labels, frame_index: int, scores=None, unseen_below: float | None = None) -> list[Track]:
         """Match one detector run's boxes to the tracks.
 
         Parameters
@@ -154,6 +154,9 @@ class IoUTracker:
         labels : sequence of N str
         frame_index : int
         scores : (N,) array, optional
+        unseen_below : float, optional
+            The run could not see objects smaller than this (px, shorter side of the box): tracks that
+            small are kept as they are when unmatched, without counting a miss.
 
         Returns
         -------
@@ -197,7 +200,8 @@ class IoUTracker:
         survivors = []
         for t in self.tracks:
             if id(t) not in matched_tracks:
-                t.misses += 1
+                if unseen_below is None or min(t.box[2] - t.box[0], t.box[3] - t.box[1]) >= unseen_below:
+                    t.misses += 1  # (a track too small for this run to see is not counted as missed)
                 t.velocity = np.zeros(4, np.float32)  # an unseen object is not extrapolated off-screen
                 t._anchor = t.box.copy()
                 t.last_frame = int(frame_index)
