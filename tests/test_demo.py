@@ -535,6 +535,11 @@ def test_tracker_does_not_count_a_miss_for_a_box_the_run_could_not_see():
     tracker.update(np.zeros((0, 4)), [], 5)  # a full sweep that does not see it: now a miss
     tracker.update(np.zeros((0, 4)), [], 6)
     assert tracker.tracks == []
+    # A small track missed by a rare sweep is dropped at once (its next chance is many frames away).
+    tracker = IoUTracker(max_misses=2)
+    tracker.update([[0, 0, 20, 20], [50, 50, 150, 150]], ["face", "face"], frame_index=0)
+    tracker.update(np.zeros((0, 4)), [], 12, drop_below=40)
+    assert [t.track_id for t in tracker.tracks] == [2] and tracker.tracks[0].misses == 1
 
 
 def test_face_detection_sweeps_for_small_faces_every_kth_run(monkeypatch):

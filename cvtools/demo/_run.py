@@ -485,7 +485,8 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
                 summary.detector_runs += 1
                 detections_count.update(str(v) for v in dets.labels)
                 tracks = tracker.update(dets.xyxy, dets.labels, index, scores=dets.scores,
-                                        unseen_below=None if sweep_run else 0.9 * coarse_face)
+                                        unseen_below=None if sweep_run else 0.9 * coarse_face,
+                                        drop_below=0.9 * coarse_face if sweep_run and det_coarse is not None else None)
                 fresh = {t.track_id for t in tracks}
                 for t in tracks:
                     track_labels.setdefault(t.track_id, t.label)

@@ -144,7 +144,8 @@ class IoUTracker:
             t.box = (t._anchor + t.velocity * dt).astype(np.float32)
         return self.tracks
 
-    def update(self, boxes, labels, frame_index: int, scores=None, unseen_below: float | None = None) -> list[Track]:
+    def update(self, boxes, labels, frame_index: int, scores=None, unseen_below: float | None = None,
+               drop_below: float | None = None) -> list[Track]:
         """Match one detector run's boxes to the tracks.
 
         Parameters
@@ -157,6 +158,9 @@ class IoUTracker:
         unseen_below : float, optional
             The run could not see objects smaller than this (px, shorter side of the box): tracks that
             small are kept as they are when unmatched, without counting a miss.
+        drop_below : float, optional
+            Unmatched tracks smaller than this (px, shorter side) are dropped at once instead of after
+            ``max_misses`` runs: for objects looked for only on rare runs, where each miss is long.
 
         Returns
         -------
@@ -200,8 +204,11 @@ class IoUTracker:
         survivors = []
         for t in self.tracks:
             if id(t) not in matched_tracks:
-                if unseen_below is None or min(t.box[2] - t.box[0], t.box[3] - t.box[1]) >= unseen_below:
+                side = min(t.box[2] - t.box[0], t.box[3] - t.box[1])
+                if unseen_below is None or side >= unseen_below:
                     t.misses += 1  # (a track too small for this run to see is not counted as missed)
+                if drop_below is not None and side < drop_below:
+                    continue
                 t.velocity = np.zeros(4, np.float32)  # an unseen object is not extrapolated off-screen
                 t._anchor = t.box.copy()
                 t.last_frame = int(frame_index)
