@@ -391,3 +391,53 @@ def test_rank1_detection():
     noisy = kernels.gaussian(sigma=2.0) + 1e-6 * np.random.default_rng(0).random((13, 13))
     for k in (kernels.laplacian(), np.eye(4), noisy, np.zeros((3, 3))):
         assert _rank1(np.asarray(k, float)) is None
+
+
+@pytest.mark.parametrize("engine_case", [
+    # (kernel shape, channels, dtype): which strided engine each exercises (see _stride_engine)
+    ((3, 3), 1, np.float32),   # subsample: OpenCV stride-1 then every other output
+    ((5, 5), 1, np.float32),   # numba, split layout
+    ((3, 5), 3, np.uint8),     # numba, full layout
+    ((9, 9), 3, np.uint16),    # numba, split layout, wide kernel
+    ((4, 6), 4, np.int16),     # numba, even kernel sizes, RGBA
+    ((21, 21), 1, np.float32),  # polyphase (OpenCV)
+    ((5, 5), 1, np.float64),   # polyphase: float64 work stays in float64
+])
+@pytest.mark.parametrize("border", ["reflect", "constant", "edge", "symmetric", "wrap"])
+def test_every_strided_engine_matches_the_reference(engine_case, border, rng):
+    from cvtools.convolution._correlate import _Plan, _stride_engine
+
+    kshape, channels, dtype = engine_case
+    shape = (37, 29) if channels == 1 else (37, 29, channels)
+    if np.dtype(dtype).kind == "f":
+        img = rng.random(shape).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        img = rng.integers(max(info.min, -3000), min(info.max, 3000), shape).astype(dtype)
+    k = rng.normal(size=kshape)
+    k /= np.abs(k).sum()
+    plan = _Plan(img.dtype, img.dtype)
+    assert _stride_engine(img, k, (2, 3), plan, "auto") in ("subsample", "split", "full", "polyphase")
+    for stride, dilation, padding in (((2, 3), (1, 1), "same"), ((2, 2), (2, 1), "full"), ((3, 2), (1, 2), 7)):
+        out = correlate2d(img, k, stride=stride, dilation=dilation, padding=padding, border=border)
+        pads = cc._params._pads(padding, k.shape, dilation)
+        ref = ref_correlate(img.astype(np.float64), k, stride=stride, pads=pads, border=border, dilation=dilation)
+        assert out.shape == ref.shape and out.dtype == img.dtype
+        if img.dtype.kind == "f":
+            np.testing.assert_allclose(out, ref, rtol=2e-5, atol=2e-5)
+        else:  # rounded and saturated like OpenCV; float32 accumulation may flip a .5 tie
+            assert np.abs(out.astype(np.float64) - np.clip(np.rint(ref), np.iinfo(dtype).min,
+                                                            np.iinfo(dtype).max)).max() <= 1
+
+
+def test_strided_engine_choice():
+    from cvtools.convolution._correlate import _Plan, _stride_engine
+
+    gray, rgb = np.zeros((8, 8), np.float32), np.zeros((8, 8, 3), np.uint8)
+    f32, u8 = _Plan(gray.dtype, gray.dtype), _Plan(rgb.dtype, rgb.dtype)
+    assert _stride_engine(gray, np.ones((3, 3)), (2, 2), f32, "auto") == "subsample"
+    assert _stride_engine(gray, np.ones((7, 7)), (2, 2), f32, "auto") == "split"
+    assert _stride_engine(rgb, np.ones((5, 5)), (2, 2), u8, "auto") == "full"
+    assert _stride_engine(rgb, np.ones((15, 15)), (2, 2), u8, "auto") == "split"
+    assert _stride_engine(rgb, np.ones((31, 31)), (2, 2), u8, "auto") == "polyphase"
+    assert _stride_engine(rgb, np.ones((5, 5)), (2, 2), u8, "separable") == "polyphase"

@@ -9,9 +9,13 @@ engines below compute exactly that, faster:
 * separable: a rank-1 kernel (detected by a pivot test, factored by SVD) is split into a column and a row vector and run
   through ``cv2.sepFilter2D`` (2K instead of K*K multiply-adds per pixel);
 * FFT: ``scipy.signal.fftconvolve`` on the padded image, for large non-separable kernels;
-* stride: a polyphase decomposition. The padded image is split into ``sy * sx`` sub-images
-  ``P[ry::sy, rx::sx]`` and the kernel into the matching sub-kernels; the strided output is the sum
-  of their (small) valid correlations, so only the kept outputs are ever computed.
+* stride, small and mid-size kernels: a numba kernel (``_strided.py``) that computes only the kept
+  outputs straight from the unpadded image (no padded copy), row by row in cache;
+* stride, large kernels (or float64 work): a polyphase decomposition. The padded image is split into
+  ``sy * sx`` sub-images ``P[ry::sy, rx::sx]`` and the kernel into the matching sub-kernels; the strided
+  output is the sum of their (small) valid correlations, run by OpenCV;
+* stride, 3x3 and smaller on one channel: OpenCV's stride-1 filter then every ``stride``-th output (the
+  filter is memory-bound there, so computing fewer outputs saves less than it costs).
 """
 from __future__ import annotations
 
@@ -286,6 +290,43 @@ def _strided(image, k, pads, border, plan, method, out_hw, stride, dilation):
     return plan.finish(np.ascontiguousarray(acc[:ho, :wo]))
 
 
+def _stride_engine(src, k, stride, plan, method) -> str:
+    """Which strided engine: 'split' / 'full' (numba), 'subsample' or 'polyphase' (OpenCV).
+
+    Chosen from benchmarks/bench_convolution.py on 1080p uint8 RGB and float32 gray (one thread).
+    """
+    kh, kw = k.shape
+    sy, sx = stride
+    channels = 1 if src.ndim == 2 else src.shape[2]
+    if method == "separable" or plan.float != _F32 or src.dtype.kind not in "uif":
+        return "polyphase"
+    if kh * kw > 64 * sy * sx:  # large kernels: OpenCV's DFT-backed filter2D on the phases wins
+        return "polyphase"
+    if channels == 1 and kh * kw <= 9:
+        return "subsample"
+    return "full" if channels > 1 and kw <= 7 else "split"
+
+
+def _strided_numba(src, k, pads, border, plan, out_hw, stride, dilation, split):
+    from ._strided import strided_correlate
+
+    ho, wo = out_hw
+    t, b, l, r = pads
+    h, w = src.shape[:2]
+    channels = 1 if src.ndim == 2 else src.shape[2]
+
+    def index_map(n, before, after):
+        if border == "constant":
+            return np.pad(np.arange(n), (before, after), constant_values=-1)
+        return np.pad(np.arange(n), (before, after), mode=border)  # numpy.pad's exact rule
+
+    out = np.empty((ho, wo * channels), np.float32)
+    strided_correlate(np.ascontiguousarray(src).reshape(h, w * channels), np.ascontiguousarray(k, np.float32),
+                      stride[0], stride[1], dilation[0], dilation[1], ho, wo, channels,
+                      index_map(h, t, b), index_map(w, l, r), l, l + w, bool(split), out)
+    return plan.finish(out.reshape((ho, wo) + src.shape[2:]))
+
+
 def correlate2d(image, kernel, *, stride=1, padding="same", border="reflect", dilation=1,
                 output_dtype=None, method="auto"):
     """Slide ``kernel`` over ``image``, multiplying and summing (cross-correlation).
@@ -370,7 +411,16 @@ def correlate2d(image, kernel, *, stride=1, padding="same", border="reflect", di
         full = _fft_valid(_pad(src, *pads, border), kd, plan)
         out = plan.finish(np.ascontiguousarray(full[::stride[0], ::stride[1]][:out_shape[0], :out_shape[1]]))
     else:
-        out = _strided(src, k, pads, border, plan, method, out_shape[:2], stride, dilation)
+        engine = _stride_engine(src, k, stride, plan, method)
+        if engine == "subsample":
+            kd = _dilate_kernel(k, *dilation)
+            full = _stride1(src, kd, pads, border, plan, "direct", output_shape(
+                image.shape[:2], kd.shape, 1, pads, 1))
+            out = np.ascontiguousarray(full[::stride[0], ::stride[1]][:out_shape[0], :out_shape[1]])
+        elif engine in ("split", "full"):
+            out = _strided_numba(src, k, pads, border, plan, out_shape[:2], stride, dilation, engine == "split")
+        else:
+            out = _strided(src, k, pads, border, plan, method, out_shape[:2], stride, dilation)
     return out.reshape(out_shape)
 
 
