@@ -112,6 +112,10 @@ class _Plan:
     def finish(self, result: np.ndarray) -> np.ndarray:
         if result.dtype == self.out:
             return result
+        if self.out.kind in "ui" and self.out in _CV_DEPTH and result.dtype in (_F32, _F64) and result.ndim >= 2:
+            # OpenCV's saturating conversion rounds half to even, like np.rint, in one pass
+            flat = np.ascontiguousarray(result).reshape(result.shape[0], -1)
+            return cv2.add(flat, 0.0, dtype=_CV_DEPTH[self.out]).reshape(result.shape)
         return restore_dtype(result, self.out)
 
 

@@ -110,13 +110,13 @@ def _equalize_gray(gray: np.ndarray) -> np.ndarray:
         return gray.copy() if lut is None else np.rint(lut).astype(np.uint16)[gray]
     # floats in [0, 1]: quantise to 16 bits (precision 1/65535), equalise those levels with the same
     # map, unrounded; a 65536-entry table is much faster than interpolating on a float histogram
-    q = np.clip(gray, 0.0, 1.0) * np.float32(65535.0)
-    q += np.float32(0.5)
-    q = q.astype(np.uint16)
-    lut = _equalize_lut(np.bincount(q.ravel(), minlength=65536), 1.0)
+    from ._levels import level_histogram, map_levels
+
+    flat = np.ascontiguousarray(gray).reshape(-1)
+    lut = _equalize_lut(level_histogram(flat), 1.0)
     if lut is None:
         return gray.copy()
-    return lut.astype(dtype)[q]
+    return map_levels(flat, lut.astype(dtype), np.empty_like(flat)).reshape(gray.shape)
 
 
 def _on_luminance(image: np.ndarray, fn) -> np.ndarray:
