@@ -583,3 +583,15 @@ def test_bad_images(fn):
         fn(np.zeros((4, 4), np.int32))
     with pytest.raises(TypeError, match="numpy array"):
         fn("image.png")
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 4097])
+def test_float_levels_histogram_and_map_match_numpy(n, rng):
+    from cvtools.intensity._levels import level_histogram, map_levels
+
+    flat = (rng.random(n) * 1.4 - 0.2).astype(np.float32)
+    flat[: min(n, 2)] = [np.nan, 1.0][: min(n, 2)]
+    levels = (np.clip(np.nan_to_num(flat, nan=0.0), 0, 1).astype(np.float64) * 65535 + 0.5).astype(np.int64)
+    np.testing.assert_array_equal(level_histogram(flat), np.bincount(levels, minlength=65536))
+    table = rng.random(65536).astype(np.float32)
+    np.testing.assert_array_equal(map_levels(flat, table, np.empty_like(flat)), table[levels])

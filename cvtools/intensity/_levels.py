@@ -24,15 +24,23 @@ def _level(v) -> int:
 @njit(cache=True, nogil=True)
 def level_histogram(flat):
     """Counts of the 65536 levels of ``flat`` (float32/float64, 1-D)."""
-    # two interleaved sub-histograms halve the store-to-load stalls on repeated levels
-    sub = np.zeros((2, 65536), np.int64)
+    # Four interleaved sub-histograms: neighbouring pixels often share a level, and incrementing one
+    # counter back to back stalls on its own store; int32 keeps the four within the L2 cache.
+    sub = np.zeros((4, 65536), np.int32)
     n = flat.shape[0]
-    for i in range(0, n - 1, 2):
+    stop = n - n % 4
+    for i in range(0, stop, 4):
         sub[0, _level(flat[i])] += 1
         sub[1, _level(flat[i + 1])] += 1
-    if n % 2:
-        sub[0, _level(flat[n - 1])] += 1
-    return sub[0] + sub[1]
+        sub[2, _level(flat[i + 2])] += 1
+        sub[3, _level(flat[i + 3])] += 1
+    for i in range(stop, n):
+        sub[0, _level(flat[i])] += 1
+    out = np.zeros(65536, np.int64)
+    for s in range(4):
+        for k in range(65536):
+            out[k] += sub[s, k]
+    return out
 
 
 @njit(cache=True, nogil=True)
