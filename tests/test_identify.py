@@ -345,3 +345,26 @@ def test_jittered_descriptors_stay_close_to_the_plain_one():
     _, jittered = _face.describe_faces(img, boxes, num_jitters=4)
     assert jittered.shape == plain.shape
     assert 0 < np.linalg.norm(jittered - plain) < 0.3  # same face, averaged over jittered crops
+
+
+def test_a_broken_torch_port_falls_back_to_dlib(monkeypatch):
+    pytest.importorskip("torch")
+    import skimage.data
+
+    from cvtools.identify import _dlib_resnet, _face
+
+    img = skimage.data.astronaut()
+    boxes, _ = _face.detect_faces(img)
+    monkeypatch.setenv("CVTOOLS_FACE_BACKEND", "dlib")
+    _, expected = _face.describe_faces(img, boxes)
+    monkeypatch.delenv("CVTOOLS_FACE_BACKEND")
+
+    def broken(path):
+        raise ValueError("unexpected dlib face network")
+
+    monkeypatch.setattr(_dlib_resnet, "torch_face_net", broken)
+    monkeypatch.setitem(_face._MODELS, "torch_failed", False)
+    with pytest.warns(RuntimeWarning, match="using dlib"):
+        _, got = _face.describe_faces(img, boxes)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert _face.descriptor_backend() == "dlib"

@@ -124,10 +124,20 @@ def _write(dst: str, image, quality, fsync: bool) -> int:
 
 
 def _init_worker(threads: int | None) -> None:
-    """Give each worker process its share of cores for OpenCV's own threads."""
+    """Give each worker process its share of cores: OpenCV's threads now, torch's and numba's
+    (read from the environment when they are first imported, e.g. by the face descriptors) unless the
+    user set them."""
+    import os
+    import sys
+
     import cv2
 
-    cv2.setNumThreads(max(1, int(threads or 1)))
+    n = max(1, int(threads or 1))
+    cv2.setNumThreads(n)
+    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(var, str(n))
+    if "torch" in sys.modules:  # already imported (fork): its pool is sized; resize it
+        sys.modules["torch"].set_num_threads(n)
 
 
 def _describe(exc: BaseException) -> str:

@@ -83,7 +83,16 @@ def describe_faces(rgb8, boxes, *, num_jitters: int = 0):
         marks[i] = [(shape.part(k).x, shape.part(k).y) for k in range(5)]
     if descriptor_backend() == "torch":
         chips = dlib.get_face_chips(rgb8, shapes, size=CHIP_SIZE, padding=0.25)
-        return marks, _torch_descriptors(chips, int(num_jitters))
+        try:
+            return marks, _torch_descriptors(chips, int(num_jitters))
+        except (ImportError, OSError, ValueError) as exc:
+            if os.environ.get("CVTOOLS_FACE_BACKEND", "").strip().lower() == "torch":
+                raise
+            import warnings
+
+            warnings.warn(f"face descriptors: the torch port of dlib's network failed ({exc}); using dlib "
+                          f"(same descriptors, ~9x slower).", RuntimeWarning, stacklevel=2)
+            _MODELS["torch_failed"] = True
     desc = rec.compute_face_descriptor(rgb8, shapes, int(num_jitters))
     return marks, np.asarray([np.asarray(d) for d in desc], np.float32).reshape(len(boxes), 128)
 
@@ -96,6 +105,8 @@ def descriptor_backend() -> str:
     forced = os.environ.get("CVTOOLS_FACE_BACKEND", "").strip().lower()
     if forced in ("dlib", "torch"):
         return forced
+    if _MODELS.get("torch_failed"):
+        return "dlib"
     return "torch" if importlib.util.find_spec("torch") is not None else "dlib"
 
 
