@@ -6,7 +6,7 @@ import importlib.util
 
 #: Optional backends: module name -> (extra that installs it, what it enables).
 EXTRAS = {
-    "torch": ("torch", "CNN recognition, Deep Image Prior inpainting, neural style transfer"),
+    "torch": ("torch", "CNN recognition, Deep Image Prior inpainting, neural style transfer, fast face descriptors"),
     "dlib": ("face", "dlib face detectors and 128-d face descriptors"),
     "face_recognition_models": ("face", "dlib's pretrained face models"),
     "zxingcpp": ("codes", "QR and barcode decoding with zxing-cpp"),
