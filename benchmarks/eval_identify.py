@@ -114,7 +114,7 @@ def orl():
         n2, _ = known.match(desc[probe])
         rows.append([k, int(gal.sum()), int(probe.sum()), f"{acc:.3f}",
                      f"{float((n2 == labels[probe]).mean()):.3f}", f"{float((n2 == 'unknown').mean()):.3f}"])
-    emit(f"### Face identification: ORL / AT&T faces (39 people, 92x112 gray; probes = images 6-10)\n")
+    emit("### Face identification: ORL / AT&T faces (39 people, 92x112 gray; probes = images 6-10)\n")
     emit(f"dlib found a face in {detected}/{len(images)} images at 2x upsampling (whole image used otherwise); "
          f"{secs:.1f} s for all descriptors.\n")
     table(["gallery images / person", "gallery", "probes", "rank-1 accuracy", "accuracy at threshold 0.6",

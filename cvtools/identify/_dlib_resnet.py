@@ -64,8 +64,8 @@ def _layers(data: bytes):
             yield m.group().decode(), _Reader(data, m.end())
 
 
-def read_dlib_resnet(path) -> dict:
-    """Weights and geometry of dlib's face ResNet: a list of layer dicts, input first."""
+def read_dlib_resnet(path) -> list[dict]:
+    """Weights and geometry of dlib's face ResNet: a list of layer dicts, input first (file order)."""
     data = Path(path).read_bytes()
     out = []
     for name, r in _layers(data):
@@ -96,15 +96,21 @@ def read_dlib_resnet(path) -> dict:
 
 def _torch_module(path):
     import torch
-    from torch import nn
     import torch.nn.functional as F
+    from torch import nn
 
     layers = read_dlib_resnet(path)
-    convs = [l for l in layers if l["type"] == "conv"]
-    affines = [l for l in layers if l["type"] == "affine"]
-    fc = next(l["weight"] for l in layers if l["type"] == "fc")
-    if len(convs) != len(affines) or len(convs) != 29:
-        raise ValueError(f"unexpected dlib face network: {len(convs)} conv and {len(affines)} affine layers")
+
+    def of(kind):
+        return [layer for layer in layers if layer["type"] == kind]
+
+    convs, affines, fcs = of("conv"), of("affine"), of("fc")
+    stem_pools, skip_pools = of("maxpool"), [p for p in of("avgpool") if p["size"] != (0, 0)]
+    downs = sum(c["stride"] != (1, 1) for c in convs[1:])
+    if not (len(convs) == len(affines) == 29 and len(fcs) == len(stem_pools) == 1 and len(skip_pools) == downs):
+        raise ValueError(f"unexpected dlib face network: {len(convs)} conv, {len(affines)} affine, {len(fcs)} fc, "
+                         f"{len(skip_pools)} shortcut pools for {downs} down-sampling blocks")
+    fc, stem_pool = fcs[0]["weight"], stem_pools[0]
 
     def fold(conv, aff):
         # affine(conv(x)) = gamma * (W x + b) + beta: fold into one convolution.
@@ -116,20 +122,21 @@ def _torch_module(path):
         m.bias.data.copy_(b)
         return m
 
-    pools = [l for l in layers if l["type"].endswith("pool")]
-    stem_pool = next(l for l in pools if l["type"] == "maxpool")
-
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
             self.stem = fold(convs[0], affines[0])
             self.pool = (stem_pool["size"], stem_pool["stride"], stem_pool["padding"])
+            # Residual blocks in file order (input first): two convolutions each; a block whose first
+            # convolution strides has its shortcut average-pooled (the pools, in order, from the file).
             self.blocks = nn.ModuleList()
-            self.down = []
+            self.shortcut = []
+            pools = iter(skip_pools)
             for i in range(1, 29, 2):
                 a, b = fold(convs[i], affines[i]), fold(convs[i + 1], affines[i + 1])
                 self.blocks.append(nn.ModuleList([a, b]))
-                self.down.append(a.stride != (1, 1))
+                p = next(pools) if a.stride != (1, 1) else None
+                self.shortcut.append(None if p is None else (p["size"], p["stride"], p["padding"]))
             self.fc = nn.Linear(fc.shape[0], fc.shape[1], bias=False)
             self.fc.weight.data.copy_(torch.from_numpy(np.ascontiguousarray(fc.T)))
             self.register_buffer("mean", torch.tensor(_MEAN_RGB).view(1, 3, 1, 1))
@@ -139,15 +146,13 @@ def _torch_module(path):
             x = F.relu(self.stem(x))
             size, stride, pad = self.pool
             x = F.max_pool2d(x, size, stride, pad)
-            for (a, b), down in zip(self.blocks, self.down):
+            for (a, b), pool in zip(self.blocks, self.shortcut):
                 y = b(F.relu(a(x)))
-                s = F.avg_pool2d(x, 2, 2) if down else x
+                s = x if pool is None else F.avg_pool2d(x, *pool)
                 x = F.relu(_add_prev(y, s))
             x = x.mean(dim=(2, 3))
             return self.fc(x)
 
-    # dlib builds its blocks from the loss backwards, so file order within a stage is input first;
-    # the first block of each stage after the first is the down-sampling one (stride 2).
     return Net().eval()
 
 
