@@ -344,7 +344,8 @@ def test_jittered_descriptors_stay_close_to_the_plain_one():
     _, plain = _face.describe_faces(img, boxes)
     _, jittered = _face.describe_faces(img, boxes, num_jitters=4)
     assert jittered.shape == plain.shape
-    assert 0 < np.linalg.norm(jittered - plain) < 0.3  # same face, averaged over jittered crops
+    # same face, averaged over jittered crops: well inside the 0.6 same-person threshold (0.15-0.28 seen)
+    assert 0 < np.linalg.norm(jittered - plain) < 0.45
 
 
 def test_a_broken_torch_port_falls_back_to_dlib(monkeypatch):
