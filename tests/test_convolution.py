@@ -398,8 +398,9 @@ def test_rank1_detection():
     ((3, 3), 1, np.float32),   # subsample: OpenCV stride-1 then every other output
     ((5, 5), 1, np.float32),   # numba, split layout
     ((3, 5), 3, np.uint8),     # numba, full layout
-    ((9, 9), 3, np.uint16),    # numba, split layout, wide kernel
-    ((4, 6), 4, np.int16),     # numba, even kernel sizes, RGBA
+    ((9, 9), 1, np.uint16),    # numba, split layout, wide kernel, 16-bit
+    ((4, 6), 4, np.int16),     # numba, full layout, even kernel sizes, RGBA
+    ((9, 9), 3, np.uint16),    # polyphase (OpenCV), colour
     ((21, 21), 1, np.float32),  # polyphase (OpenCV)
     ((5, 5), 1, np.float64),   # polyphase: float64 work stays in float64
 ])
@@ -430,6 +431,21 @@ def test_every_strided_engine_matches_the_reference(engine_case, border, rng):
                                                             np.iinfo(dtype).max)).max() <= 1
 
 
+@pytest.mark.parametrize("split", [True, False])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_numba_strided_layouts_on_any_channel_count(split, channels, rng):
+    """Both numba layouts, whatever the automatic choice would be, against the reference."""
+    from cvtools.convolution._correlate import _Plan, _strided_numba
+
+    img = rng.random((23, 31, channels) if channels > 1 else (23, 31)).astype(np.float32)
+    k = rng.normal(size=(5, 7))
+    for stride, dilation, border in (((2, 2), (1, 1), "reflect"), ((3, 2), (2, 1), "wrap"), ((2, 3), (1, 2), "constant")):
+        pads = cc._params._pads("same", k.shape, dilation)
+        ref = ref_correlate(img.astype(np.float64), k, stride=stride, pads=pads, border=border, dilation=dilation)
+        out = _strided_numba(img, k, pads, border, _Plan(img.dtype, img.dtype), ref.shape[:2], stride, dilation, split)
+        np.testing.assert_allclose(out, ref, rtol=2e-5, atol=2e-5)
+
+
 def test_strided_engine_choice():
     from cvtools.convolution._correlate import _Plan, _stride_engine
 
@@ -437,7 +453,7 @@ def test_strided_engine_choice():
     f32, u8 = _Plan(gray.dtype, gray.dtype), _Plan(rgb.dtype, rgb.dtype)
     assert _stride_engine(gray, np.ones((3, 3)), (2, 2), f32, "auto") == "subsample"
     assert _stride_engine(gray, np.ones((7, 7)), (2, 2), f32, "auto") == "split"
+    assert _stride_engine(gray, np.ones((15, 15)), (2, 2), f32, "auto") == "polyphase"
     assert _stride_engine(rgb, np.ones((5, 5)), (2, 2), u8, "auto") == "full"
-    assert _stride_engine(rgb, np.ones((15, 15)), (2, 2), u8, "auto") == "split"
-    assert _stride_engine(rgb, np.ones((31, 31)), (2, 2), u8, "auto") == "polyphase"
-    assert _stride_engine(rgb, np.ones((5, 5)), (2, 2), u8, "separable") == "polyphase"
+    assert _stride_engine(rgb, np.ones((7, 7)), (2, 2), u8, "auto") == "polyphase"
+    assert _stride_engine(rgb, np.ones((3, 3)), (2, 2), u8, "separable") == "polyphase"

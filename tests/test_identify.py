@@ -364,7 +364,7 @@ def test_a_broken_torch_port_falls_back_to_dlib(monkeypatch):
         raise ValueError("unexpected dlib face network")
 
     monkeypatch.setattr(_dlib_resnet, "torch_face_net", broken)
-    monkeypatch.setitem(_face._MODELS, "torch_failed", False)
+    monkeypatch.setitem(_face._BACKEND, "torch_failed", False)
     with pytest.warns(RuntimeWarning, match="using dlib"):
         _, got = _face.describe_faces(img, boxes)
     np.testing.assert_allclose(got, expected, atol=1e-6)

@@ -9,9 +9,10 @@ engines below compute exactly that, faster:
 * separable: a rank-1 kernel (detected by a pivot test, factored by SVD) is split into a column and a row vector and run
   through ``cv2.sepFilter2D`` (2K instead of K*K multiply-adds per pixel);
 * FFT: ``scipy.signal.fftconvolve`` on the padded image, for large non-separable kernels;
-* stride, small and mid-size kernels: a numba kernel (``_strided.py``) that computes only the kept
-  outputs straight from the unpadded image (no padded copy), row by row in cache;
-* stride, large kernels (or float64 work): a polyphase decomposition. The padded image is split into
+* stride, small and mid-size kernels (up to 11x11 on one channel, 5x5 on colour): a numba kernel
+  (``_strided.py``) that computes only the kept outputs straight from the unpadded image (no padded
+  copy), row by row in cache;
+* stride, larger kernels (or float64 work): a polyphase decomposition. The padded image is split into
   ``sy * sx`` sub-images ``P[ry::sy, rx::sx]`` and the kernel into the matching sub-kernels; the strided
   output is the sum of their (small) valid correlations, run by OpenCV;
 * stride, 3x3 and smaller on one channel: OpenCV's stride-1 filter then every ``stride``-th output (the
@@ -109,13 +110,21 @@ class _Plan:
     def kernel_dtype(self):
         return np.float64 if self.float == _F64 else np.float32
 
-    def finish(self, result: np.ndarray) -> np.ndarray:
+    def finish(self, result: np.ndarray, kernel: np.ndarray | None = None) -> np.ndarray:
+        """``result`` in the output dtype: rounded half to even and saturated for integers.
+
+        With the ``kernel`` that made ``result`` from an integer image, ``|result|`` is bounded by
+        ``sum|kernel| * max|pixel|``; below 2**31 OpenCV's saturating conversion does the same rounding
+        in one pass (beyond int32 OpenCV wraps to 0, so unbounded results take numpy's path).
+        """
         if result.dtype == self.out:
             return result
-        if self.out.kind in "ui" and self.out in _CV_DEPTH and result.dtype in (_F32, _F64) and result.ndim >= 2:
-            # OpenCV's saturating conversion rounds half to even, like np.rint, in one pass
-            flat = np.ascontiguousarray(result).reshape(result.shape[0], -1)
-            return cv2.add(flat, 0.0, dtype=_CV_DEPTH[self.out]).reshape(result.shape)
+        if (kernel is not None and self.src.kind in "ui" and self.out.kind in "ui" and self.out in _CV_DEPTH
+                and result.dtype in (_F32, _F64) and result.ndim >= 2):
+            info = np.iinfo(self.src)
+            if float(np.abs(kernel).sum()) * max(abs(int(info.min)), int(info.max)) < 2.0 ** 31:
+                flat = np.ascontiguousarray(result).reshape(result.shape[0], -1)
+                return cv2.add(flat, 0.0, dtype=_CV_DEPTH[self.out]).reshape(result.shape)
         return restore_dtype(result, self.out)
 
 
@@ -294,21 +303,26 @@ def _strided(image, k, pads, border, plan, method, out_hw, stride, dilation):
     return plan.finish(np.ascontiguousarray(acc[:ho, :wo]))
 
 
+def _keep_every(full, stride, out_shape):
+    """Every ``stride``-th output of a stride-1 result, cropped to ``out_shape``."""
+    return np.ascontiguousarray(full[::stride[0], ::stride[1]][:out_shape[0], :out_shape[1]])
+
+
 def _stride_engine(src, k, stride, plan, method) -> str:
     """Which strided engine: 'split' / 'full' (numba), 'subsample' or 'polyphase' (OpenCV).
 
-    Chosen from benchmarks/bench_convolution.py on 1080p uint8 RGB and float32 gray (one thread).
+    Chosen from timings of every engine at stride 2 on 1080p uint8 RGB and float32 gray (one thread, quiet
+    machine): the numba kernel wins for small and mid-size kernels, OpenCV's polyphase filters for larger
+    ones (from 7x7 on colour images, above 11x11 on one channel).
     """
     kh, kw = k.shape
-    sy, sx = stride
     channels = 1 if src.ndim == 2 else src.shape[2]
     if method == "separable" or plan.float != _F32 or src.dtype.kind not in "uif":
         return "polyphase"
-    if kh * kw > 64 * sy * sx:  # large kernels: OpenCV's DFT-backed filter2D on the phases wins
-        return "polyphase"
-    if channels == 1 and kh * kw <= 9:
-        return "subsample"
-    return "full" if channels > 1 and kw <= 7 else "split"
+    area = kh * kw
+    if channels == 1:
+        return "subsample" if area <= 9 else "split" if area <= 121 else "polyphase"
+    return "full" if area <= 25 else "polyphase"
 
 
 def _strided_numba(src, k, pads, border, plan, out_hw, stride, dilation, split):
@@ -328,7 +342,7 @@ def _strided_numba(src, k, pads, border, plan, out_hw, stride, dilation, split):
     strided_correlate(np.ascontiguousarray(src).reshape(h, w * channels), np.ascontiguousarray(k, np.float32),
                       stride[0], stride[1], dilation[0], dilation[1], ho, wo, channels,
                       index_map(h, t, b), index_map(w, l, r), l, l + w, bool(split), out)
-    return plan.finish(out.reshape((ho, wo) + src.shape[2:]))
+    return plan.finish(out.reshape((ho, wo) + src.shape[2:]), kernel=k)
 
 
 def correlate2d(image, kernel, *, stride=1, padding="same", border="reflect", dilation=1,
@@ -412,15 +426,13 @@ def correlate2d(image, kernel, *, stride=1, padding="same", border="reflect", di
         out = _stride1(src, kd, pads, border, plan, engine, out_shape[:2])
     elif method == "fft":
         kd = _dilate_kernel(k, *dilation)
-        full = _fft_valid(_pad(src, *pads, border), kd, plan)
-        out = plan.finish(np.ascontiguousarray(full[::stride[0], ::stride[1]][:out_shape[0], :out_shape[1]]))
+        out = plan.finish(_keep_every(_fft_valid(_pad(src, *pads, border), kd, plan), stride, out_shape))
     else:
         engine = _stride_engine(src, k, stride, plan, method)
         if engine == "subsample":
             kd = _dilate_kernel(k, *dilation)
-            full = _stride1(src, kd, pads, border, plan, "direct", output_shape(
-                image.shape[:2], kd.shape, 1, pads, 1))
-            out = np.ascontiguousarray(full[::stride[0], ::stride[1]][:out_shape[0], :out_shape[1]])
+            full = _stride1(src, kd, pads, border, plan, "direct", output_shape(image.shape[:2], kd.shape, 1, pads))
+            out = _keep_every(full, stride, out_shape)
         elif engine in ("split", "full"):
             out = _strided_numba(src, k, pads, border, plan, out_shape[:2], stride, dilation, engine == "split")
         else:

@@ -11,6 +11,8 @@ from .._shared import require, to_uint8
 from ._dlib_resnet import CHIP_SIZE
 
 _MODELS: dict = {}
+#: which network runs the descriptors: "torch_found" (looked up once), "torch_failed" (the port could not load)
+_BACKEND: dict = {}
 FEATURE = "cvtools.identify (faces)"
 
 
@@ -86,13 +88,13 @@ def describe_faces(rgb8, boxes, *, num_jitters: int = 0):
         try:
             return marks, _torch_descriptors(chips, int(num_jitters))
         except (ImportError, OSError, ValueError) as exc:
-            if os.environ.get("CVTOOLS_FACE_BACKEND", "").strip().lower() == "torch":
+            if _forced_backend() == "torch":
                 raise
             import warnings
 
             warnings.warn(f"face descriptors: the torch port of dlib's network failed ({exc}); using dlib "
                           f"(same descriptors, ~9x slower).", RuntimeWarning, stacklevel=2)
-            _MODELS["torch_failed"] = True
+            _BACKEND["torch_failed"] = True
     desc = rec.compute_face_descriptor(rgb8, shapes, int(num_jitters))
     return marks, np.asarray([np.asarray(d) for d in desc], np.float32).reshape(len(boxes), 128)
 
@@ -102,12 +104,19 @@ def descriptor_backend() -> str:
 
     ``CVTOOLS_FACE_BACKEND=dlib`` forces dlib (for comparisons).
     """
-    forced = os.environ.get("CVTOOLS_FACE_BACKEND", "").strip().lower()
-    if forced in ("dlib", "torch"):
+    forced = _forced_backend()
+    if forced is not None:
         return forced
-    if _MODELS.get("torch_failed"):
+    if _BACKEND.get("torch_failed"):
         return "dlib"
-    return "torch" if importlib.util.find_spec("torch") is not None else "dlib"
+    if "torch_found" not in _BACKEND:  # looked up once: this runs for every frame of a video
+        _BACKEND["torch_found"] = importlib.util.find_spec("torch") is not None
+    return "torch" if _BACKEND["torch_found"] else "dlib"
+
+
+def _forced_backend() -> str | None:
+    forced = os.environ.get("CVTOOLS_FACE_BACKEND", "").strip().lower()
+    return forced if forced in ("dlib", "torch") else None
 
 
 def _torch_descriptors(chips, num_jitters: int) -> np.ndarray:
