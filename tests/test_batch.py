@@ -200,7 +200,7 @@ def test_refuses_output_inside_input_and_bad_arguments(tree, tmp_path):
 def test_stale_temporaries_removed_and_lock(tree, tmp_path):
     out = tmp_path / "out"
     run(tree, out, PIPE, workers=0)
-    stale = out / "sub" / ".b.png.ab12cd34.tmp"
+    stale = out / "sub" / ".cvtools-ab12cd34.tmp"  # a cvtools temporary nobody holds open
     stale.write_bytes(b"partial")
     run(tree, out, PIPE, workers=0)
     assert not stale.exists()
@@ -210,6 +210,23 @@ def test_stale_temporaries_removed_and_lock(tree, tmp_path):
             run(tree, out, PIPE, workers=0)
     finally:
         holder.close()
+
+
+def test_resume_keeps_user_tmp_files(tree, tmp_path):
+    """Resume removes only cvtools' own stale temporaries, never a user's *.tmp file in OUTPUT."""
+    out = tmp_path / "out"
+    run(tree, out, PIPE, workers=0)
+    (out / "notes").mkdir()
+    user_files = [out / "notes" / ".thesis.backup01.tmp", out / "sub" / ".b.png.ab12cd34.tmp",
+                  out / ".draft.tmp"]
+    for i, p in enumerate(user_files):
+        p.write_bytes(b"user data %d" % i)
+    stale = out / "sub" / ".cvtools-0123abcd.tmp"
+    stale.write_bytes(b"partial")
+    run(tree, out, PIPE, workers=0)
+    assert not stale.exists()
+    for i, p in enumerate(user_files):
+        assert p.read_bytes() == b"user data %d" % i
 
 
 def test_progress_bar_only_when_asked(tree, tmp_path, capsys):

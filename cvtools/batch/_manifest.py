@@ -8,7 +8,6 @@ indexed, so memory does not grow with the number of files, and its journal makes
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import time
 from pathlib import Path
@@ -17,8 +16,6 @@ from .._shared import CvtoolsError
 
 MANIFEST_NAME = ".cvtools-batch.sqlite"
 LOCK_NAME = ".cvtools-batch.lock"
-# cvtools.write's temporary files: ".<name>.<8 random chars>.tmp" beside the destination.
-_TMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 class BatchLockedError(CvtoolsError, RuntimeError):
@@ -75,15 +72,13 @@ class Manifest:
 
     def remove_stale_temporaries(self) -> int:
         """Delete temporary files left by a run that was killed mid-write; returns how many."""
+        from ..io import remove_stale_temporary
+
         removed = 0
         for folder, dirs, files in os.walk(self.root):
             for name in files:
-                if _TMP.match(name):
-                    try:
-                        os.unlink(os.path.join(folder, name))
-                        removed += 1
-                    except OSError:
-                        pass
+                # only cvtools' own temporaries whose writer is dead; a user's *.tmp is never touched
+                removed += remove_stale_temporary(os.path.join(folder, name))
         return removed
 
     def claim(self, out: str, src: str) -> str | None:

@@ -5,13 +5,15 @@ depth kept (uint8, uint16, float32). See :func:`read`, :func:`write`, :func:`ite
 :class:`VideoSource` and :class:`VideoWriter`.
 """
 from ._read import read, read_pages, probe, MAX_PIXELS, set_max_pixels, get_max_pixels, READ_MODES
-from ._write import write, encode, write_bytes_atomic, WRITE_FORMATS
+from ._write import (write, encode, write_bytes_atomic, WRITE_FORMATS, is_cvtools_temporary,
+                     remove_stale_temporary, remove_stale_temporaries)
 from ._iter import iter_images, IMAGE_EXTENSIONS
 from ._video import VideoSource, VideoWriter, VIDEO_EXTENSIONS
 from ._color import bgr_to_rgb, rgb_to_bgr
 
 __all__ = [
     "read", "read_pages", "probe", "MAX_PIXELS", "set_max_pixels", "get_max_pixels", "READ_MODES",
-    "write", "encode", "write_bytes_atomic", "WRITE_FORMATS", "iter_images", "IMAGE_EXTENSIONS", "VideoSource", "VideoWriter",
+    "write", "encode", "write_bytes_atomic", "WRITE_FORMATS", "is_cvtools_temporary",
+    "remove_stale_temporary", "remove_stale_temporaries", "iter_images", "IMAGE_EXTENSIONS", "VideoSource", "VideoWriter",
     "VIDEO_EXTENSIONS", "bgr_to_rgb", "rgb_to_bgr",
 ]
