@@ -1,8 +1,17 @@
-"""Reading images: bytes in, RGB numpy array out, bit depth kept, EXIF orientation applied."""
+"""Reading images: bytes in, RGB numpy array out, bit depth kept, EXIF orientation applied.
+
+The order of work is the defence: the file type and size are checked before reading it, the header is
+parsed by cvtools (:mod:`._headers`) and the declared size checked before any decoder runs, and each
+format goes to the decoder that gets its pixels right (see docs/io.md for each decision).
+"""
 from __future__ import annotations
 
 import io as _io
 import os
+import re
+import stat
+import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -11,6 +20,7 @@ import numpy as np
 
 from .._shared import ImageReadError, check_choice
 from ._color import bgr_to_rgb
+from ._headers import FORMATS, Header, jpeg_scan_problem, read_header, sniff, tiff_ifds, tiff_without_orientation
 
 READ_MODES = ("unchanged", "rgb", "rgba", "gray")
 
@@ -20,14 +30,19 @@ READ_MODES = ("unchanged", "rgb", "rgba", "gray")
 MAX_PIXELS = int(os.environ.get("CVTOOLS_MAX_PIXELS", 2 ** 28))  # 268 megapixels
 _max_pixels = MAX_PIXELS
 
+#: Default limit on the size of an encoded file in bytes, checked before it is read. Override per
+#: call with ``max_bytes=`` or globally with :func:`set_max_bytes` or ``CVTOOLS_MAX_BYTES``.
+MAX_BYTES = int(os.environ.get("CVTOOLS_MAX_BYTES", 2 ** 30))  # 1 GiB
+_max_bytes = MAX_BYTES
+
 # OpenEXR decoding is off by default in OpenCV builds for security reasons; cvtools reads float EXR.
 os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
 
-_MAGIC = [
-    (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
-    (b"II+\x00", "TIFF"), (b"MM\x00+", "TIFF"), (b"BM", "BMP"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
-    (b"v/1\x01", "EXR"), (b"#?RADIANCE", "HDR"), (b"#?RGBE", "HDR"),
-]
+_NAMES = "PNG, JPEG, TIFF, BMP, WebP, GIF, PPM/PGM/PBM, Radiance HDR, OpenEXR, AVIF, JPEG 2000"
+_PIL_LOCK = threading.Lock()
+_STDERR_LOCK = threading.Lock()
+# libjpeg warnings that mean pixels were invented (grey fill, dropped data), not cosmetic ones.
+_JPEG_LOSS = re.compile(r"premature end|bad huffman code|bad arithmetic code|instead of rst", re.I)
 
 
 def set_max_pixels(limit: int | None) -> None:
@@ -41,84 +56,160 @@ def get_max_pixels() -> int | None:
     return _max_pixels
 
 
-def _sniff(data: bytes) -> str | None:
-    for magic, name in _MAGIC:
-        if data.startswith(magic):
-            return name
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    if data[:1] == b"P" and data[1:2] in b"123456" and len(data) > 2 and data[2:3].isspace():
-        return "PNM"
-    return None
+def set_max_bytes(limit: int | None) -> None:
+    """Set the global limit on the size of an encoded image file in bytes (``None``: no limit)."""
+    global _max_bytes
+    _max_bytes = limit
 
 
-def _load_bytes(source) -> tuple[bytes, str]:
-    """Get the raw bytes and a display name from a path, bytes or a binary file object."""
+def get_max_bytes() -> int | None:
+    """The current global limit on the size of an encoded image file in bytes."""
+    return _max_bytes
+
+
+_KINDS = [(stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+
+
+def _too_big(name: str, size: int, limit: int) -> ImageReadError:
+    return ImageReadError(f"cannot read {name!r}: the file is too large ({size:,} bytes; limit {limit:,}). "
+                          f"Pass max_bytes=None or raise it with cvtools.io.set_max_bytes().")
+
+
+def _load_bytes(source, max_bytes: int | None = None) -> tuple[bytes, str]:
+    """Get the raw bytes and a display name from a path, bytes or a binary file object.
+
+    A path must name a regular file no larger than ``max_bytes``; both are checked on the open file
+    before anything is read, so a FIFO, /dev/zero or a huge sparse file is refused at once.
+    """
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source), "<bytes>"
+        data = bytes(source)
+        if max_bytes is not None and len(data) > max_bytes:
+            raise _too_big("<bytes>", len(data), max_bytes)
+        return data, "<bytes>"
     if hasattr(source, "read"):
-        data = source.read()
+        name = getattr(source, "name", "<file object>")
+        data = source.read() if max_bytes is None else source.read(max_bytes + 1)
         if isinstance(data, str):
             raise TypeError("file object must be opened in binary mode ('rb'); it returned str.")
-        return data, getattr(source, "name", "<file object>")
+        if max_bytes is not None and len(data) > max_bytes:
+            raise ImageReadError(f"cannot read {str(name)!r}: the file is too large (more than {max_bytes:,} "
+                                 f"bytes). Pass max_bytes=None or raise it with cvtools.io.set_max_bytes().")
+        return data, name
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"`source` must be a path (str or pathlib.Path), bytes or a binary file object; "
                         f"got {type(source).__name__}.")
-    path = Path(source)
-    name = str(path)
-    if not path.exists():
-        raise ImageReadError(f"cannot read {name!r}: no such file.")
-    if path.is_dir():
-        raise ImageReadError(f"cannot read {name!r}: it is a directory, not an image file.")
+    name = str(Path(source))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
-        data = path.read_bytes()
+        fd = os.open(source, flags)  # non-blocking: opening a FIFO must not wait for a writer
+    except FileNotFoundError:
+        raise ImageReadError(f"cannot read {name!r}: no such file.") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"cannot read {name!r}: it is a directory, not an image file.") from None
     except PermissionError as exc:
         raise ImageReadError(f"cannot read {name!r}: permission denied.") from exc
     except OSError as exc:
         raise ImageReadError(f"cannot read {name!r}: {exc.strerror or exc}.") from exc
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ImageReadError(f"cannot read {name!r}: it is a directory, not an image file.")
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((what for test, what in _KINDS if test(st.st_mode)), "not a regular file")
+            raise ImageReadError(f"cannot read {name!r}: it is {kind}, not a regular file.")
+        if max_bytes is not None and st.st_size > max_bytes:
+            raise _too_big(name, st.st_size, max_bytes)
+        with open(fd, "rb", closefd=False) as fh:
+            data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
+    except OSError as exc:
+        if isinstance(exc, ImageReadError):
+            raise
+        raise ImageReadError(f"cannot read {name!r}: {exc.strerror or exc}.") from exc
+    finally:
+        os.close(fd)
+    if max_bytes is not None and len(data) > max_bytes:  # it grew while we read
+        raise _too_big(name, len(data), max_bytes)
     return data, name
 
 
-def _header(data: bytes, name: str):
-    """Open the header with Pillow (no pixel decoding): format, size, EXIF orientation, frames."""
+def _limits(max_pixels, max_bytes):
+    return (_max_pixels if max_pixels == -1 else max_pixels), (_max_bytes if max_bytes == -1 else max_bytes)
+
+
+def _guard(name: str, width: int, height: int, limit: int | None, what: str = "") -> None:
+    if limit is not None and width * height > limit:
+        raise ImageReadError(
+            f"cannot read {name!r}: too large ({width}x{height} = {width * height:,} pixels declared{what}; "
+            f"limit {limit:,}). Pass max_pixels=None or raise it with cvtools.io.set_max_pixels().")
+
+
+def _prepare(source, max_pixels, max_bytes) -> tuple[bytes, str, Header]:
+    """Load, identify and size-check; nothing is decoded."""
+    pixels, size = _limits(max_pixels, max_bytes)
+    data, name = _load_bytes(source, size)
+    if not data:
+        raise ImageReadError(f"cannot read {name!r}: the file is empty (0 bytes).")
+    fmt = sniff(data)
+    if fmt is None:
+        raise ImageReadError(f"cannot read {name!r}: not an image, or an unsupported format "
+                             f"(supported: {_NAMES}).")
+    header = read_header(data, fmt, name)
+    _guard(name, header.width, header.height, pixels)
+    return data, name, header
+
+
+def _pillow(data: bytes):
+    """Pillow's view of the header (mode, EXIF, frames), opened lazily: no pixels are decoded.
+
+    cvtools has checked the declared size already, so Pillow's own bomb check is off here.
+    """
     from PIL import Image
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _PIL_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
             try:
-                im = Image.open(_io.BytesIO(data))
+                return Image.open(_io.BytesIO(data))
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
-    except Exception:  # Pillow does not know every format OpenCV reads (EXR, HDR): fall back.
+    except Exception:  # Pillow does not parse every format or variant OpenCV reads (EXR, HDR, ...)
         return None
-    return im
 
 
-def probe(source) -> dict:
+def probe(source, *, max_bytes: int | None = -1) -> dict:
     """Read an image's header only: format, width, height, mode and EXIF orientation.
+
+    ``mode`` is Pillow's name for the pixel layout, or None where Pillow cannot parse the format
+    (EXR, HDR). The width and height are those the file declares (before orientation).
 
     >>> import io, PIL.Image
     >>> buf = io.BytesIO(); PIL.Image.new("RGB", (4, 3)).save(buf, "PNG")
     >>> probe(buf.getvalue())["width"], probe(buf.getvalue())["height"]
     (4, 3)
     """
-    data, name = _load_bytes(source)
-    if not data:
-        raise ImageReadError(f"cannot read {name!r}: the file is empty (0 bytes).")
-    im = _header(data, name)
-    if im is None:
-        raise ImageReadError(f"cannot read {name!r}: not an image, or a format Pillow cannot parse.")
-    return {"format": im.format, "width": im.size[0], "height": im.size[1], "mode": im.mode,
-            "orientation": _orientation(im), "frames": getattr(im, "n_frames", 1)}
+    data, name, header = _prepare(source, None, max_bytes)
+    im = _pillow(data)
+    frames = getattr(im, "n_frames", 1) if im is not None else 1
+    if header.format == "TIFF":
+        frames = len(tiff_ifds(data, name, limit=None))
+    return {"format": im.format if im is not None else header.format, "width": header.width,
+            "height": header.height, "mode": im.mode if im is not None else None,
+            "orientation": _orientation(header, im), "frames": frames}
 
 
-def _orientation(im) -> int:
-    try:
-        return int(im.getexif().get(0x0112, 1) or 1)
+def _orientation(header: Header, im) -> int:
+    if header.format == "TIFF":
+        value = header.info["ifd"].get("orientation", (1,))[0]
+        return value if 1 <= value <= 8 else 1
+    if im is None or header.format not in ("JPEG", "PNG", "WEBP", "AVIF"):
+        return 1
+    try:  # for AVIF, Pillow reports the irot/imir boxes as an EXIF orientation
+        value = int(im.getexif().get(0x0112, 1) or 1)
     except Exception:
         return 1
+    return value if 1 <= value <= 8 else 1
 
 
 def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
@@ -140,29 +231,13 @@ def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def _check_complete(data: bytes, fmt: str | None, name: str) -> None:
-    """Detect truncation that decoders paper over (OpenCV fills a cut JPEG with gray)."""
-    if fmt == "JPEG":
-        # The main image's last start-of-scan must be followed by an end-of-image marker. An EXIF
-        # thumbnail has its own SOS/EOI earlier in the file, so compare positions, not presence.
-        if data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
-            raise ImageReadError(f"cannot read {name!r}: truncated or corrupt JPEG (no end-of-image marker).")
-    elif fmt == "PNG":
-        if b"IEND" not in data[-64:]:
-            raise ImageReadError(f"cannot read {name!r}: truncated or corrupt PNG (no IEND chunk).")
-
-
-def _decode_pillow(data: bytes, name: str) -> np.ndarray:
-    """Fallback decoder for what OpenCV lacks (GIF on older builds, odd PNG/TIFF modes)."""
-    from PIL import Image
-
-    im = Image.open(_io.BytesIO(data))
+def _decode_pillow(im, name: str) -> np.ndarray:
+    """Pillow's decoder: GIF, palette and 1-bit images, 16/32-bit BMPs, and what OpenCV refuses."""
     im.seek(0)
-    if im.mode in ("P", "PA", "LA", "1", "CMYK", "YCbCr", "LAB", "HSV"):
-        has_alpha = im.mode in ("PA", "LA") or "transparency" in im.info
-        if im.mode == "LA":
-            im = im.convert("LA")
-            arr = np.asarray(im)
+    if im.mode in ("P", "PA", "LA", "La", "1", "CMYK", "YCbCr", "LAB", "HSV", "RGBa", "RGBX"):
+        has_alpha = im.mode in ("PA", "LA", "La", "RGBa") or "transparency" in im.info
+        if im.mode in ("LA", "La"):
+            arr = np.asarray(im.convert("LA"))
             return np.dstack([arr[..., 0]] * 3 + [arr[..., 1]])
         gray_palette = False
         if im.mode == "P" and not has_alpha:
@@ -171,37 +246,172 @@ def _decode_pillow(data: bytes, name: str) -> np.ndarray:
         im = im.convert("RGBA" if has_alpha else ("L" if im.mode == "1" or gray_palette else "RGB"))
     elif im.mode in ("I;16", "I;16B", "I;16L"):
         return np.asarray(im).astype(np.uint16)
-    elif im.mode == "I":
-        arr = np.asarray(im)
-        return arr.astype(np.uint16) if arr.min() >= 0 and arr.max() <= 65535 else arr.astype(np.float32)
     elif im.mode == "F":
         return np.asarray(im, dtype=np.float32)
     return np.array(im)
 
 
-def _decode(data: bytes, name: str, fmt: str | None, header, reduce: int) -> np.ndarray:
+def _imdecode_capturing(buf: np.ndarray, flags: int):
+    """cv2.imdecode with libjpeg's warnings (written to file descriptor 2) captured and returned.
+
+    libjpeg reports a cut or corrupt scan only as a warning and fills the rest with grey; OpenCV
+    prints it and returns the image. The swap of descriptor 2 is process-wide, hence the lock (JPEG
+    decodes that need it run one at a time); anything else written meanwhile is passed on.
+    """
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all: nothing to capture from
+            return cv2.imdecode(buf, flags), ""
+        try:
+            os.dup2(sink.fileno(), 2)
+            image = cv2.imdecode(buf, flags)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        sink.seek(0)
+        text = sink.read().decode("utf-8", "replace")
+    return image, text
+
+
+def _decode_jpeg(data: bytes, name: str, header: Header, reduce: int) -> np.ndarray:
+    problem = jpeg_scan_problem(header)
+    if problem is None and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
+        # the main image's last start-of-scan must be followed by an end-of-image marker (an EXIF
+        # thumbnail has its own SOS/EOI earlier in the file, so compare positions, not presence)
+        problem = "no end-of-image marker"
+    if problem:
+        raise ImageReadError(f"cannot read {name!r}: truncated or corrupt JPEG ({problem}).")
+    frame = header.info["frame"]
+    ncomp = len(frame["components"])
+    flags = cv2.IMREAD_UNCHANGED
+    if reduce > 1 and ncomp in (1, 3):
+        flags = {(1, 2): cv2.IMREAD_REDUCED_GRAYSCALE_2, (1, 4): cv2.IMREAD_REDUCED_GRAYSCALE_4,
+                 (1, 8): cv2.IMREAD_REDUCED_GRAYSCALE_8, (3, 2): cv2.IMREAD_REDUCED_COLOR_2,
+                 (3, 4): cv2.IMREAD_REDUCED_COLOR_4, (3, 8): cv2.IMREAD_REDUCED_COLOR_8}[ncomp, reduce]
+    flags |= cv2.IMREAD_IGNORE_ORIENTATION
     buf = np.frombuffer(data, np.uint8)
+    # A single-scan sequential Huffman JPEG that libjpeg cut short ends in blocks of exactly 128: only
+    # then is the decode repeated with the warnings captured. Others are always captured.
+    simple = (ncomp in (1, 3) and len(header.info["scans"]) == 1
+              and not (frame["progressive"] or frame["arithmetic"] or frame["lossless"]))
+    image = cv2.imdecode(buf, flags) if simple else None
+    if image is None or _grey_tail(image, frame, reduce):
+        image, text = _imdecode_capturing(buf, flags)
+        if _JPEG_LOSS.search(text):
+            line = next(ln for ln in text.splitlines() if _JPEG_LOSS.search(ln))
+            raise ImageReadError(f"cannot read {name!r}: truncated or corrupt JPEG (libjpeg: {line.strip()}).")
+        if text.strip():
+            os.write(2, text.encode())
+    if image is None:
+        return None
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    image = bgr_to_rgb(image)
+    return _shrink(image, reduce) if reduce > 1 and ncomp not in (1, 3) else image
+
+
+def _grey_tail(image: np.ndarray, frame: dict, reduce: int) -> bool:
+    """True when the last MCU of the decoded image is exactly 128 everywhere (libjpeg's fill)."""
+    comps = frame["components"].values()
+    mh, mw = 8 * max(v for h, v in comps), 8 * max(h for h, v in comps)
+    y0 = (frame["height"] - 1) // mh * mh // reduce
+    x0 = (frame["width"] - 1) // mw * mw // reduce
+    return bool((image[y0:, x0:] == 128).all())
+
+
+def _decode_tifffile(data: bytes, name: str, page: int) -> np.ndarray:
+    """tifffile for planar (separate-plane) TIFFs deeper than 8 bits, which OpenCV decodes wrongly."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(_io.BytesIO(data)) as tif:
+            p = tif.pages[page]
+            image = p.asarray()
+            axes = p.axes
+    except (KeyError, ValueError, ImportError) as exc:
+        raise ImageReadError(f"cannot read {name!r}: a planar TIFF of more than 8 bits with a compression "
+                             f"tifffile cannot decode alone ({exc}); pip install imagecodecs.") from exc
+    if "S" in axes and image.ndim == 3:
+        image = np.moveaxis(image, axes.index("S"), -1)
+    return np.ascontiguousarray(image)
+
+
+def _decode_opencv(data: bytes) -> np.ndarray | None:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None:
+        return None
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    return bgr_to_rgb(image)
+
+
+def _shrink(image: np.ndarray, reduce: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    return cv2.resize(image, (max(1, -(-w // reduce)), max(1, -(-h // reduce))), interpolation=cv2.INTER_AREA)
+
+
+def _decode_page(data: bytes, name: str, header: Header, im, reduce: int = 1) -> np.ndarray | None:
+    """Decode with the decoder that gets this format's pixels right; None when it cannot."""
+    fmt = header.format
+    if fmt == "JPEG":
+        return _decode_jpeg(data, name, header, reduce)
     image = None
-    if reduce > 1 and fmt == "JPEG" and header is not None and header.mode in ("RGB", "YCbCr"):
-        flag = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}[reduce]
-        image = cv2.imdecode(buf, flag | cv2.IMREAD_IGNORE_ORIENTATION)
-        return bgr_to_rgb(image) if image is not None else None
-    palette_or_la = header is not None and header.mode in ("P", "PA", "LA", "1")
-    if fmt != "GIF" and not palette_or_la:
-        image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
-    if image is None and header is not None:
-        image = _decode_pillow(data, name)
-    elif image is not None:
-        if image.ndim == 3 and image.shape[2] == 1:
-            image = image[..., 0]
-        image = bgr_to_rgb(image)
-        if image.dtype == np.float64:
-            image = image.astype(np.float32)
+    if fmt == "TIFF":
+        tags = header.info["ifd"]
+        if tags.get("planar", (1,))[0] == 2 and max(tags.get("bits", (1,))) > 8:
+            image = _decode_tifffile(data, name, 0)
+        elif not (im is not None and im.mode in ("P", "1", "LA", "PA")):
+            image = _decode_opencv(tiff_without_orientation(data, [tags]))
+    elif fmt == "BMP" and header.info["bpp"] in (16, 32):
+        pass  # Pillow: OpenCV reads 5-6-5 white as (248, 252, 248) and 32-bit padding as alpha
+    elif fmt != "GIF" and not (fmt == "PNG" and im is not None and im.mode in ("P", "PA", "LA", "1")):
+        image = _decode_opencv(data)
+    if image is None and im is not None:
+        image = _decode_pillow(im, name)
     if image is not None and reduce > 1:
-        h, w = image.shape[:2]
-        image = cv2.resize(image, (max(1, -(-w // reduce)), max(1, -(-h // reduce))),
-                           interpolation=cv2.INTER_AREA)
+        image = _shrink(image, reduce)
     return image
+
+
+def _to_contract(image: np.ndarray, name: str) -> np.ndarray:
+    """Bring a decoded array into the data contract: uint8, uint16 or float32; say so otherwise."""
+    kind, size = image.dtype.kind, image.dtype.itemsize
+    if image.dtype in (np.uint8, np.uint16, np.float32):
+        return image
+    if kind == "f":
+        return image.astype(np.float32)  # float16 exactly; float64 to the nearest float32
+    if kind == "i" and size <= 2:
+        # signed 8/16-bit samples: the same values as float32 (exact), never shifted or rescaled
+        return image.astype(np.float32)
+    if kind == "b":
+        return image.astype(np.uint8)
+    raise ImageReadError(
+        f"cannot read {name!r}: {image.dtype} samples are outside cvtools' data contract (uint8, uint16, "
+        f"float32) and cannot be converted without loss; read it with tifffile and convert explicitly.")
+
+
+def _unpremultiply(image: np.ndarray) -> np.ndarray:
+    """Premultiplied (associated) alpha to straight alpha: c = c_stored * max / alpha, rounded."""
+    color, alpha = image[..., :3].astype(np.float64), image[..., 3:].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if image.dtype.kind == "f":
+            out = np.where(alpha > 0, color / alpha, 0.0)
+        else:
+            top = float(np.iinfo(image.dtype).max)
+            out = np.where(alpha > 0, np.clip(np.rint(color * top / alpha), 0, top), 0.0)
+    return np.dstack([out.astype(image.dtype), image[..., 3:]])
+
+
+def _finish(image: np.ndarray, name: str, header: Header, orientation: int, orient: bool,
+            mode: str) -> np.ndarray:
+    image = _to_contract(image, name)
+    if header.format == "TIFF" and image.ndim == 3 and image.shape[2] == 4 \
+            and header.info["ifd"].get("extra_samples", (0,))[0] == 1:
+        image = _unpremultiply(image)
+    if orient and orientation != 1:
+        image = _apply_orientation(image, orientation)
+    return convert_mode(image, mode)
 
 
 def convert_mode(image: np.ndarray, mode: str) -> np.ndarray:
@@ -225,25 +435,30 @@ def convert_mode(image: np.ndarray, mode: str) -> np.ndarray:
 
 
 def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: int | None = -1,
-         reduce: int = 1) -> np.ndarray:
+         max_bytes: int | None = -1, reduce: int = 1) -> np.ndarray:
     """Read an image file into a numpy array: RGB(A) channel order, bit depth kept.
 
     Parameters
     ----------
     source : str, pathlib.Path, bytes or binary file object
-        Where the encoded image is. Paths may contain any Unicode characters and spaces.
+        Where the encoded image is. Paths may contain any Unicode characters and spaces. A path must
+        name a regular file (a FIFO, device or socket is refused without being opened for reading).
     mode : {"unchanged", "rgb", "rgba", "gray"}
         Channels of the result. ``"unchanged"`` keeps the file's: (H, W) gray, (H, W, 3) RGB or
         (H, W, 4) RGBA; palette images are expanded to RGB (RGBA when they have transparency) and
         gray+alpha to RGBA. The dtype never changes: uint8, uint16 (16-bit PNG/TIFF/PGM), or float32
-        (float TIFF, EXR, HDR). No silent rescaling.
+        (float TIFF, EXR, HDR; signed 8/16-bit TIFF samples keep their values as float32). No silent
+        rescaling. Premultiplied-alpha TIFFs are returned with straight alpha.
     orient : bool
-        Apply the EXIF orientation tag so the image is upright (default). ``False`` gives the stored
-        pixel order.
+        Apply the orientation tag (EXIF, TIFF, or AVIF's irot/imir) so the image is upright
+        (default). ``False`` gives the stored pixel order.
     max_pixels : int or None
         Refuse images whose header declares more than this many pixels, before decoding anything
         (decompression-bomb guard). Default: the global limit (:data:`MAX_PIXELS`, 2**28);
         ``None`` disables the check.
+    max_bytes : int or None
+        Refuse files larger than this many bytes before reading them. Default: the global limit
+        (:data:`MAX_BYTES`, 2**30); ``None`` disables the check.
     reduce : {1, 2, 4, 8}
         Decode at 1/reduce of the size. JPEGs are decoded directly at the reduced size (much faster);
         other formats are decoded then shrunk with area averaging.
@@ -256,8 +471,9 @@ def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: in
     Raises
     ------
     ImageReadError
-        (an ``OSError``) when the file is missing, a directory, empty, not an image, truncated or
-        corrupt, or larger than ``max_pixels``. The message names the path and the reason.
+        (an ``OSError``) when the file is missing, a directory or special file, empty, not an image
+        in a supported format, truncated or corrupt, or larger than ``max_pixels``/``max_bytes``.
+        The message names the path and the reason.
 
     Examples
     --------
@@ -270,67 +486,66 @@ def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: in
     check_choice(mode, READ_MODES, name="mode")
     if reduce not in (1, 2, 4, 8):
         raise ValueError(f"`reduce` must be 1, 2, 4 or 8; got {reduce!r}.")
-    limit = _max_pixels if max_pixels == -1 else max_pixels
-    data, name = _load_bytes(source)
-    if not data:
-        raise ImageReadError(f"cannot read {name!r}: the file is empty (0 bytes).")
-    fmt = _sniff(data)
-    header = _header(data, name)
-    if header is None and fmt is None:
-        raise ImageReadError(f"cannot read {name!r}: not an image, or an unsupported format "
-                             f"(supported: PNG, JPEG, TIFF, BMP, WebP, GIF, PPM/PGM, EXR, HDR).")
-    if header is not None:
-        fmt = fmt or header.format
-        width, height = header.size
-        if limit is not None and width * height > limit:
-            raise ImageReadError(
-                f"cannot read {name!r}: too large ({width}x{height} = {width * height:,} pixels declared; "
-                f"limit {limit:,}). Pass max_pixels=None or raise it with cvtools.io.set_max_pixels().")
-    _check_complete(data, fmt, name)
+    data, name, header = _prepare(source, max_pixels, max_bytes)
+    fmt = header.format
+    if fmt == "PNG" and b"IEND" not in data[-64:]:
+        raise ImageReadError(f"cannot read {name!r}: truncated or corrupt PNG (no IEND chunk).")
+    im = _pillow(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            image = _decode(data, name, fmt, header, reduce)
+            image = _decode_page(data, name, header, im, reduce)
     except ImageReadError:
         raise
+    except MemoryError as exc:
+        raise ImageReadError(f"cannot read {name!r}: not enough memory to decode a {header.width}x"
+                             f"{header.height} {fmt}.") from exc
     except Exception as exc:
-        raise ImageReadError(f"cannot read {name!r}: corrupt or truncated {fmt or 'image'} ({exc}).") from exc
+        raise ImageReadError(f"cannot read {name!r}: corrupt or truncated {fmt} ({exc}).") from exc
     if image is None:
-        raise ImageReadError(f"cannot read {name!r}: corrupt or truncated {fmt or 'image'} data.")
-    if limit is not None and header is None and image.shape[0] * image.shape[1] > limit:
-        raise ImageReadError(f"cannot read {name!r}: too large ({image.shape[1]}x{image.shape[0]} pixels; "
-                             f"limit {limit:,}).")
-    if orient and header is not None and fmt in ("JPEG", "TIFF", "PNG", "WEBP"):
-        orientation = _orientation(header)
-        if orientation != 1:
-            image = _apply_orientation(image, orientation)
-    return convert_mode(image, mode)
+        raise ImageReadError(f"cannot read {name!r}: corrupt or truncated {fmt} data.")
+    _guard(name, image.shape[1], image.shape[0], _limits(max_pixels, -1)[0], " after decoding")
+    return _finish(image, name, header, _orientation(header, im), orient, mode)
 
 
-def read_pages(source, mode: str = "unchanged"):
+def read_pages(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: int | None = -1,
+               max_bytes: int | None = -1):
     """Yield every page of a multipage TIFF (or every frame of a GIF) as an array, bit depth kept.
 
-    :func:`read` returns the first page only; this is the way to the others.
+    :func:`read` returns the first page only; this is the way to the others. Every page's declared
+    size is checked against ``max_pixels`` before it is decoded; see :func:`read` for the rest.
     """
-    data, name = _load_bytes(source)
-    if not data:
-        raise ImageReadError(f"cannot read {name!r}: the file is empty (0 bytes).")
-    fmt = _sniff(data)
-    if fmt == "TIFF":
-        ok, pages = cv2.imdecodemulti(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        if not ok:
-            raise ImageReadError(f"cannot read {name!r}: corrupt or unsupported TIFF.")
-        for page in pages:
-            if page.ndim == 3 and page.shape[2] == 1:
-                page = page[..., 0]
-            yield convert_mode(bgr_to_rgb(page), mode)
+    check_choice(mode, READ_MODES, name="mode")
+    data, name, header = _prepare(source, max_pixels, max_bytes)
+    limit = _limits(max_pixels, -1)[0]
+    if header.format == "TIFF":
+        ifds = tiff_ifds(data, name, limit=None)
+        for tags in ifds:
+            _guard(name, tags["width"][0], tags["height"][0], limit, " by a page")
+        planar = [t.get("planar", (1,))[0] == 2 and max(t.get("bits", (1,))) > 8 for t in ifds]
+        pages = ()
+        if not all(planar):
+            ok, pages = cv2.imdecodemulti(np.frombuffer(tiff_without_orientation(data, ifds), np.uint8),
+                                          cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+            if not ok or len(pages) != len(ifds):
+                raise ImageReadError(f"cannot read {name!r}: corrupt or unsupported TIFF.")
+        for i, tags in enumerate(ifds):
+            if planar[i]:
+                page = _decode_tifffile(data, name, i)
+            else:
+                page = pages[i]
+                if page.ndim == 3 and page.shape[2] == 1:
+                    page = page[..., 0]
+                page = bgr_to_rgb(page)
+            page_header = Header("TIFF", tags["width"][0], tags["height"][0], {"ifd": tags})
+            yield _finish(page, name, page_header, _orientation(page_header, None), orient, mode)
         return
     from PIL import ImageSequence
 
-    header = _header(data, name)
-    if header is None:
+    im = _pillow(data)
+    if im is None:
         raise ImageReadError(f"cannot read {name!r}: not an image, or an unsupported format.")
-    for frame in ImageSequence.Iterator(header):
+    for frame in ImageSequence.Iterator(im):
         buf = _io.BytesIO()
         frame.convert("RGBA" if "transparency" in frame.info or frame.mode in ("RGBA", "PA") else "RGB").save(buf, "PNG")
-        yield read(buf.getvalue(), mode)
+        yield read(buf.getvalue(), mode, max_pixels=max_pixels, max_bytes=None)
