@@ -231,9 +231,9 @@ def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def _decode_pillow(im, name: str) -> np.ndarray:
+def _decode_pillow(im, name: str, page: int = 0) -> np.ndarray:
     """Pillow's decoder: GIF, palette and 1-bit images, 16/32-bit BMPs, and what OpenCV refuses."""
-    im.seek(0)
+    im.seek(page)
     if im.mode in ("P", "PA", "LA", "La", "1", "CMYK", "YCbCr", "LAB", "HSV", "RGBa", "RGBX"):
         has_alpha = im.mode in ("PA", "LA", "La", "RGBa") or "transparency" in im.info
         if im.mode in ("LA", "La"):
@@ -359,9 +359,14 @@ def _decode_page(data: bytes, name: str, header: Header, im, reduce: int = 1) ->
     image = None
     if fmt == "TIFF":
         tags = header.info["ifd"]
-        if tags.get("planar", (1,))[0] == 2 and max(tags.get("bits", (1,))) > 8:
+        bits = max(tags.get("bits", (1,)))
+        if tags.get("planar", (1,))[0] == 2 and bits > 8:
             image = _decode_tifffile(data, name, 0)
-        elif not (im is not None and im.mode in ("P", "1", "LA", "PA")):
+        elif im is not None and (im.mode in ("P", "1", "LA", "PA")
+                                 or (bits == 8 and tags.get("extra_samples", (0,))[0] == 2)):
+            pass  # Pillow: OpenCV reads 8-bit unassociated alpha through libtiff's RGBA interface,
+            # which premultiplies the colour by it
+        else:
             image = _decode_opencv(tiff_without_orientation(data, [tags]))
     elif fmt == "BMP" and header.info["bpp"] in (16, 32):
         pass  # Pillow: OpenCV reads 5-6-5 white as (248, 252, 248) and 32-bit padding as alpha
@@ -490,7 +495,8 @@ def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: in
     fmt = header.format
     if fmt == "PNG" and b"IEND" not in data[-64:]:
         raise ImageReadError(f"cannot read {name!r}: truncated or corrupt PNG (no IEND chunk).")
-    im = _pillow(data)
+    # Pillow's libtiff decoder applies the TIFF orientation itself: give it none, cvtools applies it once
+    im = _pillow(tiff_without_orientation(data, [header.info["ifd"]]) if fmt == "TIFF" else data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -523,15 +529,20 @@ def read_pages(source, mode: str = "unchanged", *, orient: bool = True, max_pixe
         for tags in ifds:
             _guard(name, tags["width"][0], tags["height"][0], limit, " by a page")
         planar = [t.get("planar", (1,))[0] == 2 and max(t.get("bits", (1,))) > 8 for t in ifds]
+        straight8 = [max(t.get("bits", (1,))) == 8 and t.get("extra_samples", (0,))[0] == 2 for t in ifds]
+        neutral = tiff_without_orientation(data, ifds)
+        im = _pillow(neutral) if any(straight8) else None
         pages = ()
         if not all(planar):
-            ok, pages = cv2.imdecodemulti(np.frombuffer(tiff_without_orientation(data, ifds), np.uint8),
+            ok, pages = cv2.imdecodemulti(np.frombuffer(neutral, np.uint8),
                                           cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
             if not ok or len(pages) != len(ifds):
                 raise ImageReadError(f"cannot read {name!r}: corrupt or unsupported TIFF.")
         for i, tags in enumerate(ifds):
             if planar[i]:
                 page = _decode_tifffile(data, name, i)
+            elif straight8[i] and im is not None:
+                page = _decode_pillow(im, name, i)  # as in read(): OpenCV would premultiply
             else:
                 page = pages[i]
                 if page.ndim == 3 and page.shape[2] == 1:
