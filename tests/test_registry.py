@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -316,3 +317,164 @@ def test_op_parameter_named_op_uses_nested_params(tmp_path):
         Pipeline([{"op": "gaussian", "sigma": 1, "params": {"sigma": 2}}])
     with pytest.raises(TypeError, match="'params' is reserved"):
         register("zz-bad")(lambda image, *, params=1: image)
+
+
+# -- out-of-range parameters are usage errors, found when the pipeline is built --------------------
+
+# One row at least per operation of `cvtools ops` (test_every_op_has_an_out_of_range_row checks it). The
+# rules are the operations' own checks: the registry runs each op on tiny probe images when a pipeline
+# is built; ops that load files or models check their parameters in `prepare`.
+OUT_OF_RANGE = [
+    ("gaussian:sigma=-1", "gaussian: `sigma` must be a finite number > 0; got -1.0."),
+    ("gaussian:sigma=(1, 0)", "`sigma` must be a finite number > 0"),
+    ("gaussian:truncate=0", "`truncate` must be a finite number > 0"),
+    ("resize:scale=0", "resize: `scale` must be a number > 0; got 0.0."),
+    ("resize:width=0", "`width` must be an integer >= 1"),
+    ("resize:scale=0.5,width=10", "exactly one of `scale`, `width`/`height` or `size`"),
+    ("median:size=4", "median: `size` must be odd and >= 1; got 4."),
+    ("median:size=(3, 4)", "`size` must be odd"),
+    ("box:size=0", "`size` must be odd and >= 1"),
+    ("bilateral:diameter=0", "`diameter` must be an integer >= 1"),
+    ("bilateral:sigma_color=-1", "`sigma_color` must be a finite number > 0"),
+    ("denoise:template_size=4", "`template_size` must be odd"),
+    ("denoise:strength=-3", "`strength` must be a finite number > 0"),
+    ("sharpen:amount=-1", "`amount` must be a finite number >= 0"),
+    ("unsharp:sigma=0", "`sigma` must be a finite number > 0"),
+    ("canny:low=10,high=5", "`low` must be <= `high`"),
+    ("clahe:clip_limit=0", "`clip_limit` must be a number > 0"),
+    ("clahe:tile_size=0", "`tile_size` must be an integer >= 1"),
+    ("gamma:gamma=-1", "`gamma` must be a finite number > 0"),
+    ("normalize:out_range=(1, 0)", "`out_range` must have high > low"),
+    ("contrast_stretch:low=50,high=10", "`low` must be < `high`"),
+    ("contrast_stretch:high=150", "`high` must be a percentile in [0, 100]"),
+    ("threshold:method=adaptive-mean,block_size=4", "`block_size` must be an odd integer >= 3"),
+    ("threshold:method=fixed", "needs `value`"),
+    ("morphology:op=open,iterations=0", "`iterations` must be an integer >= 1"),
+    ("morphology:op=open,kernel=[[1, 0], [1]]", "`kernel` must be a matrix: rows of equal length; got rows of lengths 2, 1"),
+    ("morphology:op=open,kernel=[[1, 1], [1, 1]]", "`kernel` must be 2-D with odd sides"),
+    ("noise:amount=-1", "`amount` must be a finite number >= 0"),
+    ("convolve:kernel=[[1, 2], [3]]", "convolve: `kernel` must be a matrix: rows of equal length"),
+    ("convolve:kernel=[[]]", "`kernel` must be a non-empty 2-D matrix"),
+    ("convolve:kernel=gaussian,kernel_params={'sigma': -1}", "`sigma` must be > 0"),
+    ("crop", "crop needs `box`, or `width` and/or `height`"),
+    ("crop:box=(0, 0, 2, 2),width=2", "not both"),
+    ("rotate:angle=1e400", "`angle` must be a finite number of degrees"),
+    ("pad:width=-1", "`width` must be an integer >= 0"),
+    ("pad:width=(1, 2, 3)", "`width` must be an integer >= 0, (vertical, horizontal)"),
+    ("flip:direction=diagonal", "`direction` must be one of 'horizontal'"),
+    ("convert:dtype=int8", "`dtype` must be one of 'keep'"),
+    ("sobel:border=mirror", "`border` must be one of 'reflect'"),
+    ("equalize:clip=2", "operation 'equalize' has no parameter 'clip'"),
+    ("grayscale:weights=1", "has no parameter 'weights'"),
+    ("invert:max=1", "has no parameter 'max'"),
+    ("detect:min_size=-5", "detect: `min_size` must be a finite number > 0; got -5.0."),
+    ("identify:gallery=no/such/folder", "identify: `gallery` must name a folder"),
+    ("identify:gallery=.,threshold=-1", "`threshold` must be a finite number > 0"),
+    ("classify:model=no-such-model.npz", "classify: `model` must name a model file"),
+    ("inpaint", "inpaint: needs `mask_dir`"),
+    ("inpaint:mask_dir=no/such/folder", "`mask_dir` 'no/such/folder' is not a folder"),
+    ("stylize:method=npr,strength=2", "stylize: `strength` must be a finite number in [0, 1]; got 2.0."),
+    ("stylize:method=color", "method 'color' needs `style`"),
+    ("augment:spec=[]", "the spec must be a non-empty list"),
+]
+
+
+@pytest.mark.parametrize("text, match", OUT_OF_RANGE)
+def test_out_of_range_parameters_are_usage_errors(text, match):
+    if text.startswith("augment"):
+        pytest.importorskip("albumentations")
+    with pytest.raises(PipelineError) as info:
+        Pipeline.parse(text)
+    assert match in str(info.value)
+
+
+def test_every_op_has_an_out_of_range_row():
+    covered = {text.split(":")[0] for text, _ in OUT_OF_RANGE}
+    assert {op.name for op in list_ops()} <= covered
+
+
+@pytest.mark.parametrize("text, match", [OUT_OF_RANGE[i] for i in (0, 3, 6, 25)])
+def test_cli_out_of_range_exit_2_before_any_file(tmp_path, capsys, text, match):
+    src = tmp_path / "in"
+    src.mkdir()
+    cvtools.write(src / "a.png", _img((8, 8, 3)))
+    assert main(["batch", str(src), str(tmp_path / "out"), "-p", text, "-j", "0"]) == 2
+    assert match in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text", [
+    "crop:width=1000",                       # wider than the probes, not than a photo
+    "crop:box=(100, 100, 900, 700)",
+    "pad:width=2,value=300",                 # outside uint8's range, inside uint16's
+    "rotate:angle=5,value=1000",
+    "median:size=31 | box:size=201 | gaussian:sigma=50 | threshold:method=adaptive-gaussian,block_size=101",
+    "clahe:tile_size=(100, 3) | pad:width=1000,border=reflect | resize:width=5000",
+])
+def test_values_that_depend_on_the_image_are_left_to_the_files(text):
+    Pipeline.parse(text)
+
+
+def test_probing_runs_the_op_own_checks_and_can_be_turned_off():
+    calls = []
+
+    def strict(image, *, level: int = 1):
+        """Test op.
+
+        Parameters
+        ----------
+        level : int
+            Must be 1.
+        """
+        calls.append(image.shape)
+        warnings.warn("a warning inside a probe is not an error", UserWarning)
+        if level != 1:
+            raise ValueError(f"`level` must be 1; got {level}.")
+        return image
+
+    register("zz-strict")(strict)
+    register("zz-unprobed", probe=False)(strict)
+    try:
+        Pipeline.parse("zz-strict:level=1")
+        assert len(calls) == 1  # a valid value: one probe
+        with pytest.raises(PipelineError, match=r"zz-strict: `level` must be 1; got 2\."):
+            Pipeline.parse("zz-strict:level=2")
+        calls.clear()
+        Pipeline.parse("zz-unprobed:level=2")  # not run when the pipeline is built
+        assert calls == []
+    finally:
+        _registry._REGISTRY.pop("zz-strict", None)
+        _registry._REGISTRY.pop("zz-unprobed", None)
+
+
+def test_duplicate_keys_are_an_error(tmp_path):
+    with pytest.raises(PipelineError, match="`sigma` is given twice"):
+        Pipeline.parse("gaussian:sigma=1,sigma=2")
+    y = tmp_path / "dup.yaml"
+    y.write_text("- {op: gaussian, sigma: 1, sigma: 2}\n")
+    with pytest.raises(PipelineError, match="key 'sigma' is given twice"):
+        Pipeline.from_file(y)
+    j = tmp_path / "dup.json"
+    j.write_text('[{"op": "gaussian", "sigma": 1, "sigma": 2}]')
+    with pytest.raises(PipelineError, match="key 'sigma' is given twice"):
+        Pipeline.from_file(j)
+
+
+def test_yaml_aliases_and_huge_pipeline_files_are_refused(tmp_path):
+    # "billion laughs": each level repeats the previous one 9 times (9**6 leaves here, kept small so
+    # that the test stays harmless even where aliases were expanded)
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    for i in range(1, 6):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]")
+    lines.append("pipeline:\n- {op: convolve, kernel: box, kernel_params: {size: *a5}}")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    with pytest.raises(PipelineError, match=r"aliases \(\*name\) are not allowed"):
+        Pipeline.from_file(bomb)
+    big = tmp_path / "big.yaml"
+    big.write_text("- equalize\n" + "# padding\n" * 200_000)
+    with pytest.raises(PipelineError, match="larger than 1048576 bytes"):
+        Pipeline.from_file(big)
+    anchors = tmp_path / "anchor.yaml"  # an anchor alone is harmless and still reads
+    anchors.write_text("- &g {op: gaussian, sigma: 2}\n")
+    assert Pipeline.from_file(anchors) == Pipeline.parse("gaussian:sigma=2")

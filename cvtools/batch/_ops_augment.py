@@ -102,7 +102,8 @@ def _prepare(params: dict) -> dict:
     return {**params, "spec": spec}
 
 
-@register("augment", extra="augment", needs=("albumentations",), prepare=_prepare)
+# Not probed: importing albumentations takes seconds; the spec is checked in prepare.
+@register("augment", extra="augment", needs=("albumentations",), prepare=_prepare, probe=False)
 def augment(image, *, spec: str | list | dict, seed: int | None = None):
     """Random augmentation with albumentations, from a YAML/JSON spec; reproducible with ``seed``.
 

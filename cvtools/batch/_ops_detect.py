@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
-from ._registry import register
+from ._registry import check_range, register
 
 #: Detectors that make sense on single images with default options (checked when a pipeline is parsed).
 DetectorName = Literal["face", "face-haar", "face-dlib-hog", "face-dlib-cnn", "eyes", "smile", "person",
@@ -23,7 +23,12 @@ _MIN_SIZE_DETECTORS = {"face", "face-haar", "face-dlib-hog", "face-dlib-cnn", "e
                        "full-body", "cat-face", "plate"}
 
 
-@register("detect")
+def _check(params: dict) -> dict:
+    check_range("detect", params, "min_size", low=0, low_open=True)
+    return params
+
+
+@register("detect", prepare=_check, probe=False)  # probing would load a detector in the parent
 def detect(image, *, detector: DetectorName = "face", min_size: float | None = None, labels: bool = True,
            scores: bool = True):
     """Draw the boxes and labels a detector finds (cvtools.detect) on the image.

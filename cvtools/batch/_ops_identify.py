@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 import numpy as np  # noqa: F401  (the doctests use it)
 
-from ._registry import register
+from ._registry import PipelineError, check_range, register
 
 _CACHE: dict = {}
 
@@ -24,9 +25,39 @@ def _cached(kind: str, path: str, build):
     return _CACHE[key]
 
 
-@register("identify", extra="face", needs=("dlib",))
-def identify(image, *, gallery: str = "", kind: str = "face", threshold: float = 0.6, upsample: int = 1,
-             min_inliers: int = 12):
+def _check_path(op: str, name: str, path: str, *, folder: bool) -> None:
+    ok = os.path.isdir(path) if folder else os.path.isfile(path)
+    if not path or not ok:
+        what = "a folder of <name>/<image> files" if folder else "a model file saved by `cvtools train`"
+        raise PipelineError(f"{op}: `{name}` must name {what}; got {path!r}"
+                            f"{'' if not path else ' (not found)' if not os.path.exists(path) else ''}.")
+
+
+def _check_identify(params: dict) -> dict:
+    _check_path("identify", "gallery", params.get("gallery", ""), folder=True)
+    check_range("identify", params, "threshold", low=0, low_open=True)
+    check_range("identify", params, "upsample", low=0)
+    check_range("identify", params, "min_inliers", low=4)  # a homography needs 4 point pairs
+    return params
+
+
+def _check_classify(params: dict) -> dict:
+    _check_path("classify", "model", params.get("model", ""), folder=False)
+    check_range("classify", params, "pad", low=0)
+    detector = params.get("detector", "")
+    if detector:
+        from ..detect import detectors
+
+        names = [d.name for d in detectors()]
+        if detector not in names:
+            raise PipelineError(f"classify: unknown `detector` {detector!r}; valid: {', '.join(names)}.")
+    return params
+
+
+# Not probed: a probe would build the gallery or load the model in the parent; checked in prepare.
+@register("identify", extra="face", needs=("dlib",), prepare=_check_identify, probe=False)
+def identify(image, *, gallery: str = "", kind: Literal["face", "object"] = "face", threshold: float = 0.6,
+             upsample: int = 1, min_inliers: int = 12):
     """Draw the name of every face (or gallery object) found, from a gallery folder.
 
     Parameters
@@ -56,7 +87,7 @@ def identify(image, *, gallery: str = "", kind: str = "face", threshold: float =
     return draw_detections(image, g.identify(image), show_scores=False)
 
 
-@register("classify")
+@register("classify", prepare=_check_classify, probe=False)
 def classify(image, *, model: str = "", detector: str = "", pad: float = 0.0):
     """Write the class a trained model gives the image (or each detection) on the image.
 

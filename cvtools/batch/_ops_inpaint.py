@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from ._registry import current_source, register
+from ._registry import PipelineError, check_range, current_source, register
 
 
 _MASK_EXTS = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg", ".webp", ".pgm", ".ppm")
@@ -62,7 +62,23 @@ def _read_mask(path: Path):
     return _MASK_CACHE[key]
 
 
-@register("inpaint")
+def _check(params: dict) -> dict:
+    mask_dir, mask = params.get("mask_dir", ""), params.get("mask", "")
+    if mask_dir and mask:
+        raise PipelineError("inpaint: give `mask_dir` or `mask`, not both.")
+    if not mask_dir and not mask:
+        raise PipelineError("inpaint: needs `mask_dir` (a folder of masks) or `mask` (one file).")
+    if mask_dir and not os.path.isdir(mask_dir):
+        raise PipelineError(f"inpaint: `mask_dir` {mask_dir!r} is not a folder.")
+    if mask and not os.path.isfile(mask):
+        raise PipelineError(f"inpaint: `mask` file {mask!r} does not exist.")
+    check_range("inpaint", params, "dilate", low=0)
+    check_range("inpaint", params, "threshold", low=0)
+    return params
+
+
+# Not probed: the mask is found per input file; checked in prepare.
+@register("inpaint", prepare=_check, probe=False)
 def inpaint_op(image, *, mask_dir: str = "", mask: str = "",
                method: Literal["auto", "telea", "ns", "biharmonic", "fsr", "exemplar", "dip"] = "auto",
                dilate: int = 0, threshold: int = 0, seed: int = 0):

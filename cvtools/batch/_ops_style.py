@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np  # noqa: F401  (the doctest's namespace)
 
-from ._registry import register
+from ._registry import PipelineError, check_range, register
 
 _STYLE_CACHE: dict = {}
 
@@ -32,10 +32,33 @@ def _style(style, method: str):
     return _STYLE_CACHE[key]
 
 
-@register("stylize")
+def _check(params: dict) -> dict:
+    check_range("stylize", params, "strength", low=0, high=1)
+    check_range("stylize", params, "size", low=0)
+    check_range("stylize", params, "iterations", low=1)
+    style, method = params.get("style", ""), params.get("method", "color")
+    if method != "npr" and style in ("", None):
+        raise PipelineError(f"stylize: method {method!r} needs `style` (an image file"
+                            f"{', or a built-in style index' if method == 'fast' else ''}).")
+    if isinstance(style, str) and style and not (method == "fast" and _builtin(style)) \
+            and not os.path.isfile(style):
+        raise PipelineError(f"stylize: `style` {style!r} is not an image file"
+                            f"{' (nor a built-in style index or blend)' if method == 'fast' else ''}.")
+    return params
+
+
+def _builtin(style: str) -> bool:
+    from ..generative._style import _is_builtin_spec
+
+    return _is_builtin_spec(style.replace("+", ","))
+
+
+# Not probed: the fast and neural methods load or train networks; checked in prepare.
+@register("stylize", prepare=_check, probe=False)
 def stylize(image, *, style: str | int = "",
             method: Literal["color", "npr", "fast", "neural"] = "color", strength: float = 1.0,
-            preserve_color: bool = False, mode: str = "reinhard", effect: str = "cartoon",
+            preserve_color: bool = False, mode: Literal["reinhard", "histogram"] = "reinhard",
+            effect: Literal["cartoon", "pencil", "stylization", "edge-preserving", "detail", "oil"] = "cartoon",
             size: int = 0, iterations: int = 100, seed: int = 0):
     """Render the image in the style of a painting (cvtools.generative.stylize).
 

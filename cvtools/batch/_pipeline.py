@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import numpy as np
 from ._registry import PipelineError, get_op, list_ops
 
 _BARE = re.compile(r"[A-Za-z_][\w.\-/]*")
+#: Largest pipeline file read (a pipeline is a few lines; this refuses a pasted data set or a bomb).
+MAX_PIPELINE_FILE_BYTES = 1 << 20
 _RESERVED = {"true", "false", "none", "null", "yes", "no"}
 
 
@@ -131,7 +134,10 @@ def _parse_step(text: str) -> Step:
             if not eq or not key.strip().isidentifier():
                 raise PipelineError(f"in {text!r}: parameters are written name=value, separated by commas; "
                                     f"got {item!r}.")
-            params[key.strip()] = parse_value(value)
+            key = key.strip()
+            if key in params:
+                raise PipelineError(f"in {text!r}: `{key}` is given twice; give each parameter once.")
+            params[key] = parse_value(value)
     return _make_step(name.strip(), params)
 
 
@@ -158,6 +164,43 @@ def _step_from(item) -> Step:
         return _make_step(item[0], item[1] or {})
     raise PipelineError(f"cannot read a pipeline step from {item!r}; give 'name:key=value', "
                         f"{{'op': name, key: value}} or (name, {{key: value}}).")
+
+
+def _unique_keys(pairs) -> dict:
+    """A JSON object's pairs as a dict; a key given twice is an error, as in pipeline text."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {key!r} is given twice in one mapping")
+        out[key] = value
+    return out
+
+
+def _load_yaml(text: str):
+    """``yaml.safe_load`` without aliases (a "billion laughs" file expands exponentially through them)
+    and without duplicate keys (YAML would keep the last one silently)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, "aliases (*name) are not allowed in pipeline files; write the value out",
+                    mark)
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, Hashable) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return yaml.load(text, Loader=Loader)  # a SafeLoader: no Python objects are built
 
 
 class Pipeline:
@@ -210,17 +253,20 @@ class Pipeline:
         text), or a mapping with such a list under ``pipeline``."""
         path = Path(os.fspath(path))
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_PIPELINE_FILE_BYTES + 1)
         except OSError as exc:
             raise PipelineError(f"cannot read pipeline file {str(path)!r}: {exc.strerror or exc}.") from None
+        if len(raw) > MAX_PIPELINE_FILE_BYTES:
+            raise PipelineError(f"pipeline file {str(path)!r} is larger than {MAX_PIPELINE_FILE_BYTES} bytes; "
+                                f"a pipeline is a short list of steps.")
         try:
+            text = raw.decode("utf-8")
             if path.suffix.lower() == ".json":
-                data = json.loads(text)
+                data = json.loads(text, object_pairs_hook=_unique_keys)
             else:
-                import yaml
-
-                data = yaml.safe_load(text)
-        except Exception as exc:  # yaml.YAMLError, json.JSONDecodeError
+                data = _load_yaml(text)
+        except Exception as exc:  # yaml.YAMLError, json.JSONDecodeError, a duplicate key, RecursionError
             raise PipelineError(f"cannot parse pipeline file {str(path)!r}: {exc}") from None
         if isinstance(data, dict) and "pipeline" in data:
             data = data["pipeline"]

@@ -17,6 +17,7 @@ import numbers
 import re
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
 
 from .._shared import CvtoolsError
@@ -100,14 +101,16 @@ def _coerce(value, ann):
         for a in args:
             if isinstance(a, type) and a is not type(None) and type(value) is a:
                 return value
+        detail = None
         for a in args:
             if a is type(None):
                 continue
             try:
                 return _coerce(value, a)
-            except _Mismatch:
-                continue
-        raise _Mismatch
+            except _Mismatch as exc:
+                if detail is None or (exc.args and not detail.args):
+                    detail = exc  # keep the one that says what is wrong (a ragged matrix)
+        raise detail if detail is not None and detail.args else _Mismatch
     origin = typing.get_origin(ann)
     if origin is typing.Literal:
         if value in typing.get_args(ann) and not isinstance(value, bool):
@@ -144,6 +147,9 @@ def _coerce(value, ann):
             items = [_coerce(v, a) for v, a in zip(value, inner)]
         else:
             items = [_coerce(v, inner[0]) for v in value]
+            if typing.get_origin(inner[0]) is list and len({len(row) for row in items}) > 1:
+                raise _Mismatch("a matrix: rows of equal length; got rows of lengths "
+                                + ", ".join(str(len(row)) for row in items))
         return tuple(items) if base is tuple else items
     if base is dict:
         if isinstance(value, dict):
@@ -187,8 +193,9 @@ class Param:
         """``value`` checked against (and converted to) this parameter's type; PipelineError if it cannot be."""
         try:
             return _coerce(value, self.annotation)
-        except _Mismatch:
-            pass
+        except _Mismatch as exc:
+            if exc.args:  # the type fits but the shape does not (a ragged matrix)
+                raise PipelineError(f"{op}: `{self.name}` must be {exc.args[0]}.") from None
         if self.choices is not None and not isinstance(value, (list, tuple, dict)):
             valid = ", ".join(repr(c) for c in self.choices)
             raise PipelineError(f"{op}: `{self.name}` must be one of {valid}; got {value!r}.") from None
@@ -207,6 +214,7 @@ class Op:
     extra: str | None = None
     needs: tuple[str, ...] = field(default=())
     prepare: typing.Callable | None = None
+    probe: bool = True
 
     def __call__(self, image, **params):
         return self.func(image, **params)
@@ -252,7 +260,65 @@ class Op:
                                 f"e.g. {self.name}:{missing[0]}=...")
         if self.prepare is not None:
             out = self.prepare(out)
+        if self.probe:
+            self.check_on_probes(out)
         return out
+
+    def check_on_probes(self, params: dict) -> None:
+        """Run the operation on a few tiny generated images; raise PipelineError if it rejects ``params``.
+
+        The operation's own argument checks are the rules, so there is no second list of valid
+        ranges to keep in step. A value counts as invalid only when the operation fails on every
+        probe image (RGB uint8, gray uint16, RGBA float32) and fails the same way on two sizes: an
+        error that depends on the image (a crop wider than it, a fill value outside its dtype's
+        range) is left to the files it concerns.
+        """
+        failures = []
+        for image in _probe_images():
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self.func(image, **params)
+                return
+            except ImportError:
+                raise
+            except Exception as exc:
+                failures.append(str(exc) or type(exc).__name__)
+        if failures[0] != failures[-1]:  # same dtype, another size: the error depends on the image
+            return
+        message = failures[0]
+        raise PipelineError(message if message.startswith(self.name + " ") else f"{self.name}: {message}")
+
+
+def check_range(op: str, params: dict, name: str, *, low=None, high=None, low_open: bool = False) -> None:
+    """For ``prepare`` hooks: raise PipelineError unless ``params[name]`` (when given and not None) is a
+    finite number in [low, high] (``(low, high]`` with ``low_open``)."""
+    import math
+
+    value = params.get(name)
+    if value is None:
+        return
+    ok = isinstance(value, (int, float)) and math.isfinite(value)
+    ok = ok and (low is None or (value > low if low_open else value >= low)) and (high is None or value <= high)
+    if not ok:
+        if low is not None and high is not None:
+            want = f"in {'(' if low_open else '['}{low}, {high}]"
+        elif low is not None:
+            want = f"{'>' if low_open else '>='} {low}"
+        else:
+            want = f"<= {high}"
+        raise PipelineError(f"{op}: `{name}` must be a finite number {want}; got {value!r}.")
+
+
+def _probe_images() -> list:
+    """Small random images for :meth:`Op.check_on_probes`; the first and last differ only in size."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 256, (6, 5, 3), dtype=np.uint8),
+            rng.integers(0, 65536, (6, 5), dtype=np.uint16),
+            rng.random((6, 5, 4), dtype=np.float32),
+            rng.integers(0, 256, (13, 11, 3), dtype=np.uint8)]
 
 
 def _did_you_mean(name: str, valid) -> str:
@@ -280,7 +346,7 @@ def _param_docs(doc: str) -> dict[str, str]:
 
 
 def register(name: str, *, extra: str | None = None, needs: tuple[str, ...] = (),
-             prepare: typing.Callable | None = None):
+             prepare: typing.Callable | None = None, probe: bool = True):
     """Decorator: register ``func`` as operation ``name``.
 
     Parameters
@@ -293,7 +359,13 @@ def register(name: str, *, extra: str | None = None, needs: tuple[str, ...] = ()
         Modules the operation imports when run (checked before a batch starts).
     prepare : callable, optional
         ``prepare(params) -> params``, run once when a pipeline is built (e.g. to load a spec file
-        so that its content, not its path, is part of the pipeline). Must be idempotent.
+        so that its content, not its path, is part of the pipeline). Must be idempotent; raise
+        PipelineError for a bad value.
+    probe : bool
+        Check the parameters by running the operation on tiny generated images when a pipeline is
+        built (:meth:`Op.check_on_probes`), so that a value it rejects is a usage error before any
+        file is read. Set False for operations that read files or load models per call (detectors,
+        galleries, masks); check their parameters in ``prepare`` instead.
     """
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
         raise ValueError(f"operation name must be lower case letters, digits, '-' or '_'; got {name!r}.")
@@ -315,7 +387,7 @@ def register(name: str, *, extra: str | None = None, needs: tuple[str, ...] = ()
         summary = (inspect.getdoc(func) or "").strip().split("\n")[0]
         if name in _REGISTRY:
             raise ValueError(f"operation {name!r} is registered twice.")
-        _REGISTRY[name] = Op(name, func, tuple(params), summary, extra, tuple(needs), prepare)
+        _REGISTRY[name] = Op(name, func, tuple(params), summary, extra, tuple(needs), prepare, probe)
         return func
 
     return deco
