@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "io", "intensity", "filtering", "convolution", "detect", "recognize", "identify", "metrics", "viz",
-    "generative", "batch", "cli", "demo", "transform",
+    "generative", "batch", "cli", "demo", "transform", "datasets",
 }
 
 # public name -> module that defines it

@@ -608,3 +608,347 @@ class Detections:
         if not isinstance(obj, list):
             raise ValueError(f"expected a JSON list of detection records; got {type(obj).__name__}.")
         return cls.from_records(obj)
+
+    # ------------------------------------------------------------------ other tools' formats
+    # supervision (optional), COCO result/annotation dicts, YOLO label rows and Pascal VOC objects.
+    # The data-set files around these rows are read and written by cvtools.datasets.
+
+    def to_supervision(self, *, class_names=None):
+        """A ``supervision.Detections`` holding the same detections (needs the ``supervision`` extra).
+
+        ``scores`` become ``confidence``, ``labels`` become ``data["class_name"]`` and ``class_id``,
+        ``data["tracker_id"]`` becomes ``tracker_id`` and ``data["mask"]`` becomes ``mask``; the other
+        fields (``identities``, ``distances``, ``texts``, ``landmarks``, ``polygons``) and ``data``
+        entries travel in supervision's ``data`` dict under their own names, so that
+        :meth:`from_supervision` restores them.
+
+        Parameters
+        ----------
+        class_names : sequence of str, optional
+            Fixes ``class_id`` as the position of each label in this list (so that colours stay the
+            same from image to image). Default: ``data["class_id"]`` when present (a detection that
+            came from supervision), else the position in the sorted labels of this instance.
+
+        Examples
+        --------
+        >>> det = Detections([[0, 0, 4, 4]], scores=[0.9], labels=["cat"])
+        >>> sv_det = det.to_supervision(class_names=["dog", "cat"])  # doctest: +SKIP
+        >>> sv_det.class_id.tolist(), sv_det.data["class_name"].tolist()  # doctest: +SKIP
+        ([1], ['cat'])
+        """
+        from .._shared import require
+
+        sv = require("supervision", feature="cvtools.Detections.to_supervision()", extra="supervision")
+        n = len(self)
+        labels = [str(v) for v in self.labels]
+        if class_names is not None:
+            names = [str(c) for c in class_names]
+            unknown = sorted(set(labels) - set(names))
+            if unknown:
+                raise ValueError(f"labels {unknown} are not in `class_names`; valid: {names}.")
+            class_id = np.array([names.index(v) for v in labels], dtype=int)
+        elif "class_id" in self.data:
+            class_id = np.asarray(self.data["class_id"]).astype(int)
+        else:
+            names = sorted(set(labels))
+            class_id = np.array([names.index(v) for v in labels], dtype=int)
+        data = {"class_name": np.array(labels, dtype=str).reshape(n)}
+        for name in ("identities", "distances", "texts", "landmarks"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value.copy()
+        if self.polygons is not None:
+            data["polygons"] = [p.copy() for p in self.polygons]
+        for key, value in self.data.items():
+            if key not in ("tracker_id", "mask", "class_id", "class_name"):
+                data[key] = value.copy()
+        tracker = self.data.get("tracker_id")
+        mask = self.data.get("mask")
+        return sv.Detections(
+            xyxy=self.xyxy.copy(), confidence=self.scores.copy(), class_id=class_id,
+            tracker_id=None if tracker is None else np.asarray(tracker).astype(int),
+            mask=None if mask is None else np.asarray(mask, dtype=bool), data=data)
+
+    @classmethod
+    def from_supervision(cls, detections, *, class_names=None) -> "Detections":
+        """Build from a ``supervision.Detections`` (inverse of :meth:`to_supervision`).
+
+        Labels come from ``data["class_name"]`` when present, else from ``class_names[class_id]``
+        (a list, or a dict such as a model's ``names``), else ``str(class_id)``; ``"object"`` when
+        neither exists. ``confidence`` becomes ``scores`` (1 when absent); ``class_id``,
+        ``tracker_id`` and ``mask`` are kept in ``data`` under those names.
+
+        Examples
+        --------
+        >>> import supervision as sv  # doctest: +SKIP
+        >>> d = sv.Detections(xyxy=np.array([[0, 0, 4, 4]], np.float32), class_id=np.array([2]))  # doctest: +SKIP
+        >>> Detections.from_supervision(d, class_names=["a", "b", "car"]).labels.tolist()  # doctest: +SKIP
+        ['car']
+        """
+        if not hasattr(detections, "xyxy") or not hasattr(detections, "data"):
+            raise TypeError(f"`detections` must be a supervision.Detections; got {type(detections).__name__}.")
+        xyxy = np.asarray(detections.xyxy)
+        n = len(xyxy)
+        sv_data = dict(detections.data or {})
+        class_id = getattr(detections, "class_id", None)
+        if "class_name" in sv_data:
+            labels = [str(v) for v in sv_data.pop("class_name")]
+        elif class_id is not None:
+            labels = []
+            for c in np.asarray(class_id).tolist():
+                if class_names is None:
+                    labels.append(str(c))
+                    continue
+                try:
+                    labels.append(str(class_names[c]))
+                except (IndexError, KeyError):
+                    raise ValueError(f"class_id {c} is not in `class_names` ({len(class_names)} names).") from None
+        else:
+            labels = ["object"] * n
+        kw = {"xyxy": xyxy.reshape(-1, 4), "labels": labels,
+              "scores": getattr(detections, "confidence", None)}
+        for name in ("identities", "distances", "texts", "landmarks", "polygons"):
+            if name in sv_data:
+                kw[name] = list(sv_data.pop(name)) if name == "polygons" else sv_data.pop(name)
+        data = {k: (np.asarray(v, dtype=object) if isinstance(v, list) else v) for k, v in sv_data.items()}
+        if class_id is not None:
+            data["class_id"] = np.asarray(class_id).astype(np.int64)
+        tracker = getattr(detections, "tracker_id", None)
+        if tracker is not None:
+            data["tracker_id"] = np.asarray(tracker).astype(np.int64)
+        mask = getattr(detections, "mask", None)
+        if mask is not None:
+            data["mask"] = np.asarray(mask, dtype=bool)
+        kw["data"] = data
+        return cls(**kw)
+
+    def to_coco(self, image_id, categories, *, annotations: bool = False, decimals: int | None = None) -> list[dict]:
+        """COCO dicts, one per detection: ``image_id``, ``category_id``, ``bbox`` ``[x, y, w, h]``, ``score``.
+
+        Parameters
+        ----------
+        image_id : int or str
+            The image these detections belong to.
+        categories : dict or list
+            ``{name: id}``, COCO's ``[{"id": 1, "name": "person"}, ...]``, or a list of names
+            (ids 1, 2, ... in that order).
+        annotations : bool
+            Write ground-truth annotations instead of results: ``area`` (``data["area"]`` or the box
+            area) and ``iscrowd`` (``data["iscrowd"]`` or 0) instead of ``score``; the caller adds ``id``.
+        decimals : int, optional
+            Round box values (default: the exact stored values).
+
+        Examples
+        --------
+        >>> Detections([[10, 20, 40, 60]], scores=[0.5], labels=["cat"]).to_coco(7, {"cat": 17})
+        [{'image_id': 7, 'category_id': 17, 'bbox': [10.0, 20.0, 30.0, 40.0], 'score': 0.5}]
+        """
+        ids = _category_ids(categories)
+        unknown = sorted({str(v) for v in self.labels} - set(ids))
+        if unknown:
+            raise ValueError(f"labels {unknown} have no COCO category; categories: {sorted(ids)}.")
+        b = self.xyxy.astype(np.float64)
+        xywh = np.column_stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]])
+        if decimals is not None:
+            xywh = np.round(xywh, decimals)
+        out = []
+        for i in range(len(self)):
+            rec = {"image_id": _json_value(image_id), "category_id": ids[str(self.labels[i])],
+                   "bbox": [float(v) for v in xywh[i]]}
+            if annotations:
+                kept = float(self.data["area"][i]) if "area" in self.data else math.nan
+                if math.isfinite(kept):  # COCO's own (segmentation) area, kept as it was read
+                    rec["area"] = kept
+                else:
+                    area = float(xywh[i, 2] * xywh[i, 3])
+                    rec["area"] = area if decimals is None else round(area, decimals)
+                rec["iscrowd"] = int(bool(self.data["iscrowd"][i])) if "iscrowd" in self.data else 0
+            else:
+                rec["score"] = float(self.scores[i])
+            out.append(rec)
+        return out
+
+    @classmethod
+    def from_coco(cls, records, categories, *, image_id=None) -> "Detections":
+        """Build from COCO result or annotation dicts (``bbox`` ``[x, y, w, h]`` in pixels).
+
+        Parameters
+        ----------
+        records : list of dict
+            Each with ``bbox`` and ``category_id``; ``score`` (default 1), ``iscrowd`` and ``area`` are
+            kept when present (``data["iscrowd"]``, ``data["area"]``).
+        categories : dict or list
+            As in :meth:`to_coco` (``{name: id}``, COCO category dicts, or names with ids 1, 2, ...).
+        image_id : int or str, optional
+            Keep only the records of this image.
+
+        Examples
+        --------
+        >>> det = Detections.from_coco([{"image_id": 1, "category_id": 3, "bbox": [1, 2, 3, 4], "score": 0.7}],
+        ...                            [{"id": 3, "name": "car"}])
+        >>> det.xyxy.tolist(), det.labels.tolist()
+        ([[1.0, 2.0, 4.0, 6.0]], ['car'])
+        """
+        names = {v: k for k, v in _category_ids(categories).items()}
+        recs = [r for r in records if image_id is None or r.get("image_id") == image_id]
+        boxes, labels, scores, crowd, area = [], [], [], [], []
+        for i, r in enumerate(recs):
+            try:
+                x, y, w, h = (float(v) for v in r["bbox"])
+            except (KeyError, TypeError, ValueError):
+                raise ValueError(f"record {i}: `bbox` must be [x, y, w, h]; got {r.get('bbox')!r}.") from None
+            cid = r.get("category_id")
+            if cid not in names:
+                raise ValueError(f"record {i}: category_id {cid!r} is not in `categories` (ids {sorted(names)}).")
+            boxes.append([x, y, x + w, y + h])
+            labels.append(names[cid])
+            scores.append(float(r.get("score", 1.0)))
+            crowd.append(bool(r.get("iscrowd", 0)))
+            area.append(float(r["area"]) if "area" in r else w * h)
+        data = {}
+        if any("iscrowd" in r for r in recs):
+            data["iscrowd"] = np.array(crowd, dtype=bool)
+        if any("area" in r for r in recs):
+            data["area"] = np.array(area, dtype=np.float64)
+        return cls(np.array(boxes, np.float64).reshape(-1, 4), scores=scores, labels=labels, data=data)
+
+    def to_yolo(self, size, classes, *, scores: bool = False) -> list[str]:
+        """YOLO label lines ``class cx cy w h`` (centre and size divided by the image's width and height).
+
+        Parameters
+        ----------
+        size : (height, width)
+            The image's size in pixels.
+        classes : sequence of str
+            Class names; a label's line starts with its index here.
+        scores : bool
+            Append the score as a sixth field (YOLO's ``save_conf`` prediction files).
+
+        Examples
+        --------
+        >>> Detections([[10, 20, 30, 60]], labels=["b"]).to_yolo((100, 200), ["a", "b"])
+        ['1 0.1 0.4 0.1 0.4']
+        """
+        h, w = _hw(size)
+        names = [str(c) for c in classes]
+        unknown = sorted({str(v) for v in self.labels} - set(names))
+        if unknown:
+            raise ValueError(f"labels {unknown} are not in `classes`; valid: {names}.")
+        b = self.xyxy.astype(np.float64)
+        rows = np.column_stack([(b[:, 0] + b[:, 2]) / 2 / w, (b[:, 1] + b[:, 3]) / 2 / h,
+                                (b[:, 2] - b[:, 0]) / w, (b[:, 3] - b[:, 1]) / h])
+        out = []
+        for i in range(len(self)):
+            fields_ = [str(names.index(str(self.labels[i])))] + [_yolo_num(v) for v in rows[i]]
+            if scores:
+                fields_.append(_yolo_num(float(self.scores[i])))
+            out.append(" ".join(fields_))
+        return out
+
+    @classmethod
+    def from_yolo(cls, rows, size, classes) -> "Detections":
+        """Build from YOLO rows ``class cx cy w h [score]`` (strings or an (N, 5|6) array), normalised.
+
+        Examples
+        --------
+        >>> Detections.from_yolo(["1 0.1 0.4 0.1 0.4"], (100, 200), ["a", "b"]).xyxy.tolist()
+        [[10.0, 20.0, 30.0, 60.0]]
+        """
+        h, w = _hw(size)
+        names = [str(c) for c in classes]
+        if isinstance(rows, np.ndarray):
+            arr = rows.astype(np.float64).reshape(len(rows), -1) if len(rows) else np.zeros((0, 5))
+        else:
+            parsed = []
+            for i, r in enumerate(rows):
+                parts = r.split() if isinstance(r, str) else list(r)
+                try:
+                    parsed.append([float(v) for v in parts])
+                except ValueError:
+                    raise ValueError(f"row {i}: not numbers: {r!r}.") from None
+            if len({len(p) for p in parsed}) > 1:
+                raise ValueError("rows must all have the same number of fields (5, or 6 with a score).")
+            arr = np.array(parsed, np.float64).reshape(len(parsed), -1) if parsed else np.zeros((0, 5))
+        if arr.shape[1] not in (5, 6):
+            raise ValueError(f"YOLO rows need 5 fields (class cx cy w h) or 6 (with a score); got {arr.shape[1]}.")
+        cls_idx = arr[:, 0]
+        bad = (cls_idx != np.round(cls_idx)) | (cls_idx < 0) | (cls_idx >= len(names))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"row {i}: class {arr[i, 0]:g} is not an index into `classes` (0..{len(names) - 1}).")
+        cx, cy, bw, bh = arr[:, 1] * w, arr[:, 2] * h, arr[:, 3] * w, arr[:, 4] * h
+        xyxy = np.column_stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2])
+        return cls(xyxy, scores=arr[:, 5] if arr.shape[1] == 6 else None,
+                   labels=[names[int(c)] for c in cls_idx])
+
+    def to_voc(self) -> list[dict]:
+        """Pascal VOC objects: ``name``, whole-pixel ``xmin ymin xmax ymax`` (1-based) and ``difficult``.
+
+        VOC counts pixels from 1 and includes the last one, so a box ``[x1, y1, x2, y2]`` becomes
+        ``xmin = round(x1) + 1``, ``xmax = round(x2)`` (and the same for y): within half a pixel.
+        ``difficult`` comes from ``data["difficult"]`` (0 when absent).
+
+        Examples
+        --------
+        >>> Detections([[0, 0, 10.4, 20]], labels=["dog"]).to_voc()
+        [{'name': 'dog', 'xmin': 1, 'ymin': 1, 'xmax': 10, 'ymax': 20, 'difficult': 0}]
+        """
+        b = np.floor(self.xyxy.astype(np.float64) + 0.5).astype(np.int64)
+        diff = self.data.get("difficult")
+        return [{"name": str(self.labels[i]), "xmin": int(b[i, 0]) + 1, "ymin": int(b[i, 1]) + 1,
+                 "xmax": int(b[i, 2]), "ymax": int(b[i, 3]),
+                 "difficult": 0 if diff is None else int(bool(diff[i]))} for i in range(len(self))]
+
+    @classmethod
+    def from_voc(cls, objects) -> "Detections":
+        """Build from Pascal VOC objects (dicts as :meth:`to_voc` returns; ``difficult`` is kept in ``data``).
+
+        Examples
+        --------
+        >>> Detections.from_voc([{"name": "dog", "xmin": 1, "ymin": 1, "xmax": 10, "ymax": 20}]).xyxy.tolist()
+        [[0.0, 0.0, 10.0, 20.0]]
+        """
+        objects = list(objects)
+        boxes, labels, diff = [], [], []
+        for i, o in enumerate(objects):
+            try:
+                boxes.append([float(o["xmin"]) - 1, float(o["ymin"]) - 1, float(o["xmax"]), float(o["ymax"])])
+                labels.append(str(o["name"]))
+            except (KeyError, TypeError, ValueError):
+                raise ValueError(f"object {i} must have name, xmin, ymin, xmax and ymax; got {o!r}.") from None
+            diff.append(bool(int(o.get("difficult", 0) or 0)))
+        return cls(np.array(boxes, np.float64).reshape(-1, 4), labels=labels,
+                   data={"difficult": np.array(diff, dtype=bool)})
+
+
+def _category_ids(categories) -> dict:
+    """``{name: id}`` from a dict, COCO category dicts, or a list of names (ids 1, 2, ...)."""
+    if isinstance(categories, dict):
+        return {str(k): v for k, v in categories.items()}
+    out = {}
+    for i, c in enumerate(categories):
+        if isinstance(c, dict):
+            if "id" not in c or "name" not in c:
+                raise ValueError(f"category {i} must have 'id' and 'name'; got {c!r}.")
+            out[str(c["name"])] = c["id"]
+        elif isinstance(c, str):
+            out[c] = i + 1
+        else:
+            raise TypeError(f"`categories` must be a dict, COCO category dicts or names; item {i} is {c!r}.")
+    return out
+
+
+def _hw(size) -> tuple[float, float]:
+    try:
+        h, w = (float(v) for v in size)
+    except (TypeError, ValueError):
+        raise TypeError(f"`size` must be (height, width) in pixels; got {size!r}.") from None
+    if not (h > 0 and w > 0):
+        raise ValueError(f"`size` must be positive (height, width); got {size!r}.")
+    return h, w
+
+
+def _yolo_num(v: float) -> str:
+    """A normalised coordinate with 8 decimals, trailing zeros dropped (``0.5``, not ``0.50000000``)."""
+    s = f"{v:.8f}".rstrip("0").rstrip(".")
+    return "0" if s in ("", "-0") else s

@@ -349,12 +349,14 @@ def coco_map(predictions, ground_truths, *, iou_thresholds=None, max_detections:
 
     Per image and class, predictions are ranked by score (at most ``max_detections`` per image),
     matched greedily to the unmatched ground truth of highest IoU; precision is interpolated at 101
-    recall levels; AP is averaged over IoU thresholds 0.50:0.05:0.95 and classes.
+    recall levels; AP is averaged over IoU thresholds 0.50:0.05:0.95 and classes. The engine is
+    :func:`coco_eval`'s (which adds the area ranges and the recall numbers).
 
     Parameters
     ----------
     predictions, ground_truths : list of Detections (one per image), or one Detections
-        Ground truth may mark crowd/ignored boxes with ``data["ignore"]``.
+        Ground truth may mark boxes to ignore with ``data["ignore"]`` and crowd regions with
+        ``data["iscrowd"]`` (as in :func:`coco_eval`).
     iou_thresholds : sequence of float, optional
         Default ``0.5, 0.55, ..., 0.95``.
     max_detections : int
@@ -378,50 +380,12 @@ def coco_map(predictions, ground_truths, *, iou_thresholds=None, max_detections:
     if len(preds) != len(gts):
         raise ValueError(f"`predictions` and `ground_truths` must cover the same images; got {len(preds)} "
                          f"and {len(gts)}.")
-    thrs = np.linspace(0.5, 0.95, 10) if iou_thresholds is None else np.asarray(iou_thresholds, np.float64)
-    rec_levels = np.linspace(0.0, 1.0, 101)
+    from ._coco import IOU_THRESHOLDS, _evaluate
+
+    thrs = IOU_THRESHOLDS if iou_thresholds is None else np.asarray(iou_thresholds, np.float64)
     classes = _classes(preds, gts)
-    T, R, K = len(thrs), len(rec_levels), len(classes)
-    precision = -np.ones((T, R, K))
-    for k, c in enumerate(classes):
-        scores_all, tps_all, ign_all = [], [], []
-        npig = 0
-        for p, g in zip(preds, gts):
-            p = p[p.labels == c]
-            g = g[g.labels == c]
-            ig = np.zeros(len(g), bool) if "ignore" not in g.data else np.asarray(g.data["ignore"], bool)
-            npig += int((~ig).sum())
-            order = np.argsort(-p.scores.astype(np.float64), kind="mergesort")[:max_detections]
-            p = p[order]
-            tpm = np.zeros((T, len(p)), bool)
-            dig = np.zeros((T, len(p)), bool)
-            for t, thr in enumerate(thrs):
-                m = match_detections(p, g, scores=np.arange(len(p), 0, -1, dtype=np.float64),
-                                     iou_threshold=float(thr), gt_ignore=ig, rule="coco")
-                tpm[t], dig[t] = m.tp, m.ignored
-            scores_all.append(p.scores.astype(np.float64))
-            tps_all.append(tpm)
-            ign_all.append(dig)
-        if npig == 0:
-            continue
-        s = np.concatenate(scores_all)
-        order = np.argsort(-s, kind="mergesort")
-        tpm = np.concatenate(tps_all, axis=1)[:, order]
-        dig = np.concatenate(ign_all, axis=1)[:, order]
-        tps = np.logical_and(tpm, ~dig)
-        fps = np.logical_and(~tpm, ~dig)
-        tp_sum = np.cumsum(tps, axis=1, dtype=np.float64)
-        fp_sum = np.cumsum(fps, axis=1, dtype=np.float64)
-        for t in range(T):
-            tp, fp = tp_sum[t], fp_sum[t]
-            rc = tp / npig
-            pr = tp / (fp + tp + np.spacing(1))
-            pr = np.maximum.accumulate(pr[::-1])[::-1] if len(pr) else pr
-            inds = np.searchsorted(rc, rec_levels, side="left")
-            q = np.zeros(R)
-            valid = inds < len(pr)
-            q[valid] = pr[inds[valid]]
-            precision[t, :, k] = q
+    precision = _evaluate(gts, preds, classes, iou_thresholds=thrs, areas={"all": (0.0, 1e10)},
+                          max_detections=(max_detections,))[0][:, :, :, 0, 0]
     out = {"classes": classes, "precision": precision, "iou_thresholds": thrs}
     valid = precision > -1
     out["map"] = float(precision[valid].mean()) if valid.any() else -1.0

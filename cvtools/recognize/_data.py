@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -12,29 +11,12 @@ from .._shared import check_image, to_float32
 def load_folder(root, *, classes=None):
     """List ``root/<class>/<image>`` files: ``(paths, labels, classes)`` in sorted order.
 
-    A class is a direct sub-folder of ``root`` (hidden folders are skipped); images may sit in
-    deeper folders below it. ``classes`` restricts (and orders) the classes used.
+    The one class-folder reader, shared with ``cvtools.datasets.load(root, format="folder")``.
     """
-    from ..io import iter_images
+    from ..datasets import load
 
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"`root` {str(root)!r} is not a folder; expected root/<class>/<image>.")
-    found = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
-    if classes is None:
-        classes = found
-    paths, labels = [], []
-    for name in classes:
-        folder = root / name
-        if not folder.is_dir():
-            continue
-        for p in iter_images(folder):
-            paths.append(p)
-            labels.append(name)
-    if not paths:
-        raise ValueError(f"`root` {str(root)!r} holds no images in class sub-folders; "
-                         "expected root/<class>/<image> (e.g. root/cat/1.jpg).")
-    return paths, np.array(labels), list(classes)
+    ds = load(root, "folder", classes=classes)
+    return ds.paths, np.array([s.label for s in ds]), ds.classes
 
 
 def as_image_list(images) -> list:
