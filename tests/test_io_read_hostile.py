@@ -209,6 +209,20 @@ def test_avif_irot_imir_applied(orientation):
     assert cvtools.read(data, orient=False).shape == img.shape
 
 
+
+@pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF support")
+def test_avif_rotation_never_ignored_silently(monkeypatch):
+    """Where Pillow cannot read AVIF (so cannot tell the rotation), a rotated AVIF is an error."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = _pil_bytes(Image.fromarray(_asym(h=16, w=24)), "AVIF", exif=exif.tobytes())
+    plain = _pil_bytes(Image.fromarray(_asym(h=16, w=24)), "AVIF")
+    monkeypatch.setattr(cvtools.io._read, "_pillow", lambda data: None)
+    with pytest.raises(ImageReadError, match="irot/imir.*upgrade Pillow"):
+        cvtools.read(data)
+    assert cvtools.read(data, orient=False).shape == (16, 24, 3)
+    assert cvtools.read(plain).shape == (16, 24, 3)
+
 # --- JPEG cut short, and JPEG bombs ---------------------------------------------------------------
 
 def _photo(h=300, w=400, seed=0):

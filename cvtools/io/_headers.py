@@ -427,7 +427,7 @@ def _boxes(data, start, end):
 
 
 def _avif(data, name):
-    sizes = []
+    sizes, transforms = [], []
 
     def walk(start, end, depth):
         for kind, body, stop in _boxes(data, start, end):
@@ -437,11 +437,13 @@ def _avif(data, name):
                 walk(body, stop, depth + 1)
             elif kind == b"ispe":
                 sizes.append(struct.unpack(">II", data[body + 4:body + 12]))
+            elif kind in (b"irot", b"imir"):
+                transforms.append(kind.decode())
 
     walk(0, len(data), 0)
     if not sizes:
         raise _bad(name, "AVIF", "no image spatial extent (ispe) property")
-    return max(sizes, key=lambda s: s[0] * s[1]) + ({},)
+    return max(sizes, key=lambda s: s[0] * s[1]) + ({"transforms": transforms},)
 
 
 # --- JPEG 2000 ------------------------------------------------------------------------------------

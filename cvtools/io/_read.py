@@ -329,9 +329,11 @@ def _decode_tifffile(data: bytes, name: str, page: int) -> np.ndarray:
             p = tif.pages[page]
             image = p.asarray()
             axes = p.axes
-    except (KeyError, ValueError, ImportError) as exc:
+    except (KeyError, ImportError) as exc:
         raise ImageReadError(f"cannot read {name!r}: a planar TIFF of more than 8 bits with a compression "
                              f"tifffile cannot decode alone ({exc}); pip install imagecodecs.") from exc
+    except Exception as exc:
+        raise ImageReadError(f"cannot read {name!r}: corrupt or truncated TIFF ({exc}).") from exc
     if "S" in axes and image.ndim == 3:
         image = np.moveaxis(image, axes.index("S"), -1)
     return np.ascontiguousarray(image)
@@ -408,9 +410,22 @@ def _unpremultiply(image: np.ndarray) -> np.ndarray:
     return np.dstack([out.astype(image.dtype), image[..., 3:]])
 
 
+def _layout(image: np.ndarray, name: str, fmt: str) -> np.ndarray:
+    """(H, W), (H, W, 3) or (H, W, 4): one channel is squeezed, gray+alpha becomes RGBA."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    elif image.ndim == 3 and image.shape[2] == 2:
+        image = np.dstack([image[..., :1]] * 3 + [image[..., 1:]])
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4)):
+        if image.shape[0] and image.shape[1]:
+            return image
+    raise ImageReadError(f"cannot read {name!r}: the {fmt} decodes to an array of shape {image.shape}, "
+                         f"which is not an image cvtools handles ((H, W), (H, W, 3) or (H, W, 4)).")
+
+
 def _finish(image: np.ndarray, name: str, header: Header, orientation: int, orient: bool,
             mode: str) -> np.ndarray:
-    image = _to_contract(image, name)
+    image = _to_contract(_layout(image, name, header.format), name)
     if header.format == "TIFF" and image.ndim == 3 and image.shape[2] == 4 \
             and header.info["ifd"].get("extra_samples", (0,))[0] == 1:
         image = _unpremultiply(image)
@@ -510,7 +525,11 @@ def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: in
         raise ImageReadError(f"cannot read {name!r}: corrupt or truncated {fmt} ({exc}).") from exc
     if image is None:
         raise ImageReadError(f"cannot read {name!r}: corrupt or truncated {fmt} data.")
+    image = _layout(image, name, fmt)
     _guard(name, image.shape[1], image.shape[0], _limits(max_pixels, -1)[0], " after decoding")
+    if orient and fmt == "AVIF" and im is None and header.info["transforms"]:
+        raise ImageReadError(f"cannot read {name!r}: the AVIF is rotated or mirrored (irot/imir) and this "
+                             f"Pillow cannot read AVIF to apply it; upgrade Pillow (>= 11.3), or pass orient=False.")
     return _finish(image, name, header, _orientation(header, im), orient, mode)
 
 
