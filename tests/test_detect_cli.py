@@ -83,8 +83,8 @@ def test_usage_errors_exit_2(folder, tmp_path):
 def test_list_shows_every_detector():
     r = _cli("--list")
     assert r.returncode == 0
-    names = [line.split()[0] for line in r.stdout.splitlines()]
-    assert names[:4] == ["face", "face-haar", "face-dlib-hog", "face-dlib-cnn"] and "aruco" in names
+    names = [line.split()[0] for line in r.stdout.splitlines()[1:] if line[:1].strip()]
+    assert names[:5] == ["face", "face-accurate", "objects", "person", "face-haar"] and "aruco" in names
 
 
 def test_options_reach_the_detector(tmp_path):

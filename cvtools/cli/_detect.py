@@ -20,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files or folders")
     p.add_argument("--detector", "-d", default="face", metavar="NAME", help="detector name (default: face)")
     p.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
-                   help="detector option, repeatable, e.g. -o min_size=30 -o threshold=-0.2 "
+                   help="detector option, repeatable, e.g. -o threshold=0.3 -o classes=person,car "
                         "(template: -o template=patch.png)")
     p.add_argument("--json", dest="json_out", metavar="OUT.jsonl", default=None,
                    help="write one JSON line per image to this file ('-' for stdout)")
@@ -154,18 +154,31 @@ def detect_one(job: dict) -> dict:
 
 
 # ------------------------------------------------------------------------ parent side
-def _list() -> int:
+def _list(as_json: bool = False) -> int:
+    from dataclasses import asdict
+
     from cvtools.detect import detectors
 
-    for d in detectors():
-        state = "yes" if d.available else f"no ({d.why}; {d.install})"
-        print(f"{d.name:<15} {state:<5}  {d.description}")
+    infos = detectors()
+    if as_json:
+        for d in infos:
+            print(json.dumps({**asdict(d), "classes": list(d.classes)}))
+        return 0
+    print(f"{'name':<14} {'ready':<5}  {'speed':<11}  {'classes':<22}  description / model / licence")
+    for d in infos:
+        state = "yes" if d.available else "no"
+        classes = ", ".join(d.classes) if 0 < len(d.classes) <= 3 else (f"{len(d.classes)} COCO classes"
+                                                                         if d.classes else "(options)")
+        print(f"{d.name:<14} {state:<5}  {d.speed:<11}  {classes:<22}  {d.description}")
+        print(f"{'':<14} {'':<5}  {'':<11}  {'':<22}  model: {d.model}; licence: {d.license}")
+        if not d.available:
+            print(f"{'':<14} {'':<5}  {'':<11}  {'':<22}  not available: {d.why}; {d.install}")
     return 0
 
 
 def run(args) -> int:
     if args.list:
-        return _list()
+        return _list(as_json=args.json_out == "-")
     if not args.inputs:
         print("cvtools detect: error: give at least one INPUT file or folder (or --list).", file=sys.stderr)
         return 2

@@ -3,8 +3,12 @@
 ``cvtools.detect.get(name, **options)`` builds a detector whose ``.detect(image)`` returns a
 :class:`Detections` with boxes in the input image's pixel coordinates;
 ``cvtools.detect.detectors()`` lists every name with whether it can run here (and if not, why and
-the pip line). Models come only from installed packages (OpenCV's cascades and HOG people SVM,
-dlib and face_recognition_models, zxing-cpp): nothing is downloaded.
+the pip line). The defaults are CNNs: ``face`` (YuNet, five landmarks), ``face-accurate`` (YuNet with
+test-time augmentation), ``objects`` (YOLOX-nano, 80 COCO classes) and ``person``; the classic detectors
+(Haar cascades, dlib HOG/CNN, HOG people as ``person-hog``) keep their names. Every detector scores in
+[0, 1], higher is more confident. Models ship inside the package (``detect/models/``, sha256-checked) or
+come from installed packages (OpenCV's cascades and HOG people SVM, dlib and face_recognition_models,
+zxing-cpp): nothing is downloaded.
 
 Examples
 --------
@@ -16,6 +20,10 @@ Examples
 from ._detections import Detections, nms_indices
 from ._base import Detector, DetectorInfo, detectors, get, register_detector
 from ._cascade import CascadeDetector
+from ._models import ModelIntegrityError, model_path
+from ._yolox import COCO_CLASSES, ObjectDetector
+from ._yunet import AccurateFaceDetector, YuNetFaceDetector
 
-__all__ = ["Detections", "Detector", "DetectorInfo", "CascadeDetector", "detectors", "get", "nms_indices",
+__all__ = ["Detections", "Detector", "DetectorInfo", "CascadeDetector", "YuNetFaceDetector", "AccurateFaceDetector",
+           "ObjectDetector", "COCO_CLASSES", "ModelIntegrityError", "detectors", "get", "model_path", "nms_indices",
            "register_detector"]

@@ -11,7 +11,8 @@ import numpy as np
 from .._shared import EXTRAS, check_image, is_available
 from ._detections import Detections
 
-__all__ = ["Detector", "DetectorInfo", "get", "detectors", "register_detector", "auto_min_size"]
+__all__ = ["Detector", "DetectorInfo", "get", "detectors", "register_detector", "auto_min_size", "margin_to_score",
+           "score_to_margin"]
 
 
 class Detector(abc.ABC):
@@ -56,6 +57,10 @@ class DetectorInfo:
     why: str
     install: str
     extra: str | None
+    model: str = ""
+    license: str = ""
+    classes: tuple[str, ...] = ()
+    speed: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,16 +69,21 @@ class _Spec:
     description: str
     needs: tuple[str, ...]
     check: Callable | None = None  # extra availability check -> reason string or ""
+    model: str = ""
+    license: str = ""
+    classes: tuple[str, ...] = ()
+    speed: str = ""
 
 
 _DETECTORS: dict[str, _Spec] = {}
 
 #: The order :func:`detectors` lists them in.
-ORDER = ("face", "face-haar", "face-dlib-hog", "face-dlib-cnn", "eyes", "smile", "person", "upper-body",
-         "full-body", "cat-face", "plate", "qr", "barcode", "aruco", "motion", "blob", "template")
+ORDER = ("face", "face-accurate", "objects", "person", "face-haar", "face-dlib-hog", "face-dlib-cnn", "eyes", "smile",
+         "person-hog", "upper-body", "full-body", "cat-face", "plate", "qr", "barcode", "aruco", "motion", "blob", "template")
 
 
-def register_detector(name: str, description: str, *, needs: tuple[str, ...] = (), check=None):
+def register_detector(name: str, description: str, *, needs: tuple[str, ...] = (), check=None, model: str = "",
+                      license: str = "", classes=(), speed: str = ""):
     """Decorator registering a detector class (or factory) under ``name`` for :func:`get` and the CLI.
 
     Parameters
@@ -87,6 +97,13 @@ def register_detector(name: str, description: str, *, needs: tuple[str, ...] = (
         when one is missing.
     check : callable, optional
         Returns a reason string when the detector cannot run here, else ``""``.
+    model, license : str
+        What it runs (algorithm or network and its file) and under which licence its model is shipped.
+    classes : tuple of str
+        The labels it can report (empty when they depend on its options, e.g. ``template``).
+    speed : str
+        A speed class for 640x480 on one core: ``"real time"`` (>= 25 frames/s), ``"interactive"``
+        (2-25 frames/s) or ``"slow"`` (< 2 frames/s).
 
     Examples
     --------
@@ -99,7 +116,7 @@ def register_detector(name: str, description: str, *, needs: tuple[str, ...] = (
     """
 
     def deco(factory):
-        _DETECTORS[name] = _Spec(factory, description, tuple(needs), check)
+        _DETECTORS[name] = _Spec(factory, description, tuple(needs), check, model, license, tuple(classes), speed)
         return factory
 
     return deco
@@ -107,7 +124,7 @@ def register_detector(name: str, description: str, *, needs: tuple[str, ...] = (
 
 def _load() -> None:
     # Importing the modules registers their detectors.
-    from . import _cascade, _codes, _dlib, _misc  # noqa: F401
+    from . import _cascade, _codes, _dlib, _misc, _yolox, _yunet  # noqa: F401
 
 
 def _availability(spec: _Spec) -> tuple[bool, str, str, str | None]:
@@ -138,7 +155,8 @@ def detectors() -> list[DetectorInfo]:
     rank = {n: i for i, n in enumerate(ORDER)}
     for name, spec in sorted(_DETECTORS.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])):
         ok, why, install, extra = _availability(spec)
-        out.append(DetectorInfo(name, spec.description, ok, why, install, extra))
+        out.append(DetectorInfo(name, spec.description, ok, why, install, extra, spec.model, spec.license,
+                                spec.classes, spec.speed))
     return out
 
 
@@ -219,6 +237,30 @@ def auto_min_size(shape, min_size, *, fraction: float = 0.1, low: int = 32, high
             or min_size <= 0:
         raise ValueError(f"`min_size` must be a positive number of pixels or None; got {min_size!r}.")
     return float(min_size)
+
+
+def margin_to_score(raw, *, spread: float) -> np.ndarray:
+    """Classifier margins mapped to scores in [0, 1]: a logistic with 0.5 at the decision boundary (0).
+
+    Classic detectors report SVM margins or cascade weights on scales of their own; this monotone map
+    keeps their order and puts every detector's ``scores`` in [0, 1] (higher is more confident). The raw
+    values stay in ``Detections.data["raw_score"]``.
+
+    >>> [round(float(s), 3) for s in margin_to_score(np.array([-1.0, 0.0, 1.0]), spread=0.5)]
+    [0.119, 0.5, 0.881]
+    """
+    raw = np.asarray(raw, np.float64)
+    return (1.0 / (1.0 + np.exp(-np.clip(raw / spread, -50, 50)))).astype(np.float32)
+
+
+def score_to_margin(score: float, *, spread: float) -> float:
+    """The inverse of :func:`margin_to_score`, bounded to +-50 spreads (score 0 or 1).
+
+    >>> round(score_to_margin(0.881, spread=0.5), 2)
+    1.0
+    """
+    score = min(max(float(score), 1e-22), 1 - 1e-16)
+    return float(spread * np.log(score / (1.0 - score)))
 
 
 def check_unit(value, *, name: str, low: float = 0.0, high: float = 1.0) -> float:

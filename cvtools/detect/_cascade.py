@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from .._shared import check_positive_int
-from ._base import Detector, auto_min_size, check_number, register_detector, to_gray_u8
+from ._base import Detector, auto_min_size, check_number, check_unit, margin_to_score, register_detector, to_gray_u8
 from ._detections import Detections
 
 __all__ = ["CascadeDetector", "CASCADES"]
@@ -52,16 +52,19 @@ class CascadeDetector(Detector):
     in_faces : bool
         For ``eyes`` and ``smile``: search only inside faces found by ``face-haar`` (upper half
         for eyes, lower half for smiles), which removes most false positives.
+    threshold : float
+        Minimum score in [0, 1] (default 0: every detection the cascade accepts).
 
     Notes
     -----
-    Scores are the cascade's final-stage weights (``detectMultiScale3`` level weights); they rank
-    detections of one image but are not probabilities.
+    Scores are the cascade's final-stage weights ``w`` (``detectMultiScale3`` level weights) mapped to
+    [0, 1] by ``1 / (1 + exp(-w / 2))``; the weights are in ``data["raw_score"]``. They rank the
+    detections but are not calibrated probabilities.
     """
 
     def __init__(self, cascade: str, *, label: str, window=(24, 24), name: str = "cascade",
                  scale_factor: float = 1.2, min_neighbors: int = 3, min_size=None, max_size=None,
-                 in_faces: bool = False, region: str | None = None):
+                 in_faces: bool = False, region: str | None = None, threshold: float = 0.0):
         import cv2
 
         path = cascade if os.path.isfile(cascade) else _cascade_path(cascade)
@@ -79,12 +82,13 @@ class CascadeDetector(Detector):
             check_number(max_size, name="max_size", minimum=0, strict=True)
         self.min_size = min_size
         self.max_size = max_size
+        self.threshold = check_unit(threshold, name="threshold")
         self.in_faces = bool(in_faces)
         self.region = region
         self._faces = CascadeDetector(CASCADES["face-haar"][0], label="face", name="face-haar") \
             if self.in_faces else None
         self.options = {"scale_factor": self.scale_factor, "min_neighbors": self.min_neighbors,
-                        "min_size": min_size, "max_size": max_size}
+                        "min_size": min_size, "max_size": max_size, "threshold": threshold}
 
     def _scan(self, gray: np.ndarray, min_size: float) -> Detections:
         import cv2
@@ -105,8 +109,11 @@ class CascadeDetector(Detector):
             outputRejectLevels=True, **kw)
         if len(rects) == 0:
             return Detections.empty()
-        det = Detections.from_xywh(np.asarray(rects, np.float32), scores=np.asarray(weights).reshape(-1),
-                                   labels=[self.label] * len(rects))
+        raw = np.asarray(weights, np.float32).reshape(-1)
+        det = Detections.from_xywh(np.asarray(rects, np.float32), scores=margin_to_score(raw, spread=SCORE_SPREAD),
+                                   labels=[self.label] * len(rects), data={"raw_score": raw})
+        if self.threshold > 0:
+            det = det[det.scores >= self.threshold]
         return det.scale(1.0 / f) if f < 0.999 else det
 
     def _detect(self, image: np.ndarray) -> Detections:
@@ -155,5 +162,10 @@ _DESCRIPTIONS = {
     "plate": "licence plates (Russian layout), Haar cascade",
 }
 
+#: Cascade weight per logistic unit when weights are mapped to [0, 1] (weight 5 becomes 0.92).
+SCORE_SPREAD = 2.0
+
 for _name in CASCADES:
-    register_detector(_name, _DESCRIPTIONS[_name])(_factory(_name))
+    register_detector(_name, _DESCRIPTIONS[_name], model=f"OpenCV cascade {CASCADES[_name][0]}",
+                      license="BSD-3-Clause / Intel License (OpenCV data)", classes=(CASCADES[_name][1],),
+                      speed="real time")(_factory(_name))

@@ -176,13 +176,17 @@ class CodeDetector(Detector):
         return det
 
 
-@register_detector("qr", "QR / Micro QR codes, decoded (zxing-cpp, else OpenCV)")
+@register_detector("qr", "QR / Micro QR codes, decoded (zxing-cpp, else OpenCV)",
+                   model="zxing-cpp or OpenCV QRCodeDetector (no trained model)", license="Apache-2.0 / BSD",
+                   classes=("qr",), speed="real time")
 def make_qr(**options) -> CodeDetector:
     options.setdefault("formats", QR_FORMATS)
     return CodeDetector(name="qr", **options)
 
 
-@register_detector("barcode", "1-D barcodes, DataMatrix, Aztec, PDF417, decoded (zxing-cpp, else OpenCV EAN/UPC)")
+@register_detector("barcode", "1-D barcodes, DataMatrix, Aztec, PDF417, decoded (zxing-cpp, else OpenCV EAN/UPC)",
+                   model="zxing-cpp or OpenCV BarcodeDetector (no trained model)", license="Apache-2.0 / BSD",
+                   classes=(), speed="real time")
 def make_barcode(**options) -> CodeDetector:
     options.setdefault("formats", BARCODE_FORMATS)
     return CodeDetector(name="barcode", **options)
@@ -223,7 +227,9 @@ def _aruco_dictionary(dictionary):
     return aruco.getPredefinedDictionary(getattr(aruco, key)), key
 
 
-@register_detector("aruco", "ArUco / AprilTag markers: IDs and corners (OpenCV)")
+@register_detector("aruco", "ArUco / AprilTag markers: IDs and corners (OpenCV)",
+                   model="OpenCV ArucoDetector (dictionaries, no trained model)", license="BSD (OpenCV)",
+                   classes=("aruco",), speed="real time")
 class ArucoDetector(Detector):
     """Find fiducial markers of one dictionary with ``cv2.aruco.ArucoDetector``.
 

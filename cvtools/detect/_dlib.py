@@ -10,12 +10,12 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-import warnings
 
 import numpy as np
 
-from .._shared import CvtoolsWarning, is_available, require
-from ._base import Detector, auto_min_size, check_number, register_detector, to_rgb_u8
+from .._shared import require
+from ._base import (Detector, auto_min_size, check_number, check_unit, margin_to_score, register_detector,
+                    score_to_margin, to_rgb_u8)
 from ._detections import Detections
 
 __all__ = ["DlibHogFaceDetector", "DlibCnnFaceDetector", "face_models_dir"]
@@ -60,12 +60,16 @@ def _resize(rgb: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=interp)
 
 
+#: Margin per logistic unit when dlib's scores are mapped to [0, 1] (a margin of 1 becomes 0.88).
+SCORE_SPREAD = 0.5
+
+
 class _DlibFaceBase(Detector):
     _min_face = HOG_MIN_FACE
 
     _max_pixels = 16e6
 
-    def __init__(self, *, min_size=None, upsample=None, threshold: float = 0.0, max_pixels=None):
+    def __init__(self, *, min_size=None, upsample=None, threshold: float = 0.5, max_pixels=None):
         if max_pixels is not None:
             check_number(max_pixels, name="max_pixels", minimum=0, strict=True)
         self.max_pixels = float(max_pixels) if max_pixels is not None else self._max_pixels
@@ -75,7 +79,8 @@ class _DlibFaceBase(Detector):
             check_number(upsample, name="upsample", minimum=0.0, strict=True)
         self.min_size = min_size
         self.upsample = None if upsample is None else float(upsample)
-        self.threshold = check_number(threshold, name="threshold")
+        self.threshold = check_unit(threshold, name="threshold")
+        self._margin = max(score_to_margin(self.threshold, spread=SCORE_SPREAD), -10.0)
         self.options = {"min_size": min_size, "upsample": upsample, "threshold": threshold}
 
     def factor(self, shape) -> float:
@@ -89,8 +94,9 @@ class _DlibFaceBase(Detector):
         return f
 
 
-@register_detector("face-dlib-hog", "frontal faces, dlib HOG + linear SVM (accurate, CPU real time)",
-                   needs=("dlib",))
+@register_detector("face-dlib-hog", "frontal faces from ~40 px, dlib HOG + linear SVM (classic)",
+                   needs=("dlib",), model="dlib frontal_face_detector (HOG + linear SVM)",
+                   license="Boost Software License 1.0 (dlib)", classes=("face",), speed="interactive")
 class DlibHogFaceDetector(_DlibFaceBase):
     """dlib's HOG face detector, resized by a fractional factor so that small faces are found cheaply.
 
@@ -104,16 +110,17 @@ class DlibHogFaceDetector(_DlibFaceBase):
     upsample : float or None
         Resize factor to use instead of the one derived from ``min_size`` (1.0 = no resize).
     threshold : float
-        dlib's ``adjust_threshold``: detections with a score below it are dropped. 0 is dlib's
-        default; lower it (e.g. -0.5) to get more, lower-scoring candidates for PR curves.
+        Minimum score in [0, 1] (default 0.5, dlib's own decision boundary: SVM margin 0). Lower it
+        (e.g. 0.1) to get more, lower-scoring candidates for PR curves.
     max_pixels : float
         With the default ``min_size``, the resized image has at most this many pixels (16e6,
         about 2 s on one core; a 4000x3000 photo is then searched for faces from ~62 px).
 
     Notes
     -----
-    Scores are SVM margins (higher is more confident; 0 is dlib's decision boundary).
-    ``data["subdetector"]`` says which of dlib's 5 pose-specific filters fired.
+    Scores are dlib's SVM margins ``m`` mapped to [0, 1] by ``1 / (1 + exp(-m / 0.5))`` (0.5 at dlib's
+    boundary, 0.88 at margin 1); the margins are in ``data["raw_score"]``. ``data["subdetector"]`` says
+    which of dlib's 5 pose-specific filters fired.
     """
 
     name = "face-dlib-hog"
@@ -125,17 +132,19 @@ class DlibHogFaceDetector(_DlibFaceBase):
     def _detect(self, image: np.ndarray) -> Detections:
         rgb = to_rgb_u8(image)
         f = self.factor(rgb.shape)
-        rects, scores, idx = self._det.run(_resize(rgb, f), 0, self.threshold)
+        rects, scores, idx = self._det.run(_resize(rgb, f), 0, self._margin)
         if len(rects) == 0:
             return Detections.empty()
         b = np.array([[r.left(), r.top(), r.right() + 1, r.bottom() + 1] for r in rects], np.float32) / f
-        det = Detections(b, scores=np.asarray(scores, np.float32), labels=["face"] * len(b),
-                         data={"subdetector": np.asarray(idx, np.int32)})
+        raw = np.asarray(scores, np.float32)
+        det = Detections(b, scores=margin_to_score(raw, spread=SCORE_SPREAD), labels=["face"] * len(b),
+                         data={"subdetector": np.asarray(idx, np.int32), "raw_score": raw})
         return det.sort()
 
 
-@register_detector("face-dlib-cnn", "frontal faces, dlib MMOD CNN (most robust, slow on CPU)",
-                   needs=("dlib", "face_recognition_models"))
+@register_detector("face-dlib-cnn", "faces, dlib MMOD CNN (robust to pose, slow on CPU)",
+                   needs=("dlib", "face_recognition_models"), model="mmod_human_face_detector.dat (dlib MMOD CNN)",
+                   license="CC0 (dlib models)", classes=("face",), speed="slow")
 class DlibCnnFaceDetector(_DlibFaceBase):
     """dlib's MMOD CNN face detector (``mmod_human_face_detector.dat`` from face_recognition_models).
 
@@ -146,7 +155,7 @@ class DlibCnnFaceDetector(_DlibFaceBase):
     upsample : float or None
         Explicit resize factor instead.
     threshold : float
-        Minimum detection confidence (the network's score; 0 is its usual boundary).
+        Minimum score in [0, 1] (default 0.5: the network's confidence 0, its usual boundary).
     max_pixels : float
         With the default ``min_size``, the resized image has at most this many pixels (4e6: the
         network's memory and time grow with it).
@@ -173,31 +182,11 @@ class DlibCnnFaceDetector(_DlibFaceBase):
         rgb = to_rgb_u8(image)
         f = self.factor(rgb.shape)
         out = self._det(_resize(rgb, f), 0)
-        out = [m for m in out if m.confidence >= self.threshold]
+        out = [m for m in out if m.confidence >= self._margin]
         if not out:
             return Detections.empty()
         b = np.array([[m.rect.left(), m.rect.top(), m.rect.right() + 1, m.rect.bottom() + 1] for m in out],
                      np.float32) / f
-        return Detections(b, scores=[m.confidence for m in out], labels=["face"] * len(b)).sort()
-
-
-@register_detector("face", "frontal faces, the best available: dlib HOG with the face extra, else Haar")
-def make_face(**options) -> Detector:
-    """The best available face detector: ``face-dlib-hog`` when dlib is installed, else ``face-haar``.
-
-    Options are those of the chosen detector (``min_size`` works for both). Falling back to Haar
-    issues a :class:`CvtoolsWarning`, because Haar finds fewer faces and more false positives.
-    """
-    if is_available("dlib"):
-        det = DlibHogFaceDetector(**options)
-    else:
-        from ._cascade import _factory
-
-        warnings.warn('dlib is not installed, so detector "face" uses OpenCV\'s Haar cascade '
-                      '(fewer faces found, more false positives); pip install "cvtools[face]" for dlib.',
-                      CvtoolsWarning, stacklevel=2)
-        options.pop("upsample", None)
-        options.pop("threshold", None)
-        det = _factory("face-haar")(**options)
-    det.name = "face"
-    return det
+        raw = np.array([m.confidence for m in out], np.float32)
+        return Detections(b, scores=margin_to_score(raw, spread=SCORE_SPREAD), labels=["face"] * len(b),
+                          data={"raw_score": raw}).sort()

