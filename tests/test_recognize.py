@@ -106,19 +106,19 @@ def test_load_never_unpickles(tmp_path):
 
     bad = tmp_path / "evil.npz"
     bad.write_bytes(pickle.dumps(Evil()))
-    with pytest.raises(ValueError, match="not a cvtools model file"):
+    with pytest.raises(ValueError, match="not a valid cvtools model file"):
         recognize.load(bad)
     assert not marker.exists()
     # an .npy holding a pickled object array is refused too
     obj = tmp_path / "obj.npz"
     with open(obj, "wb") as f:
         np.save(f, np.array([Evil()], dtype=object), allow_pickle=True)
-    with pytest.raises(ValueError, match="not a cvtools model file"):
+    with pytest.raises(ValueError, match="not a valid cvtools model file"):
         recognize.load(obj)
     assert not marker.exists()
     other = tmp_path / "other.npz"
     np.savez(other, a=np.zeros(3))
-    with pytest.raises(ValueError, match="not a cvtools model file"):
+    with pytest.raises(ValueError, match="not a valid cvtools model file"):
         recognize.load(other)
     with pytest.raises(FileNotFoundError):
         recognize.load(tmp_path / "missing.npz")

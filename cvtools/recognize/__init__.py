@@ -8,17 +8,20 @@
 * :func:`classify_detections` labels the crops of a :class:`cvtools.detect.Detections`.
 * :class:`NoveltyDetector` learns what "normal" looks like and scores how unusual new images
   are; :func:`find_outliers` lists suspicious files (e.g. mislabelled) in a training folder.
+* Model files are data only and bounded: :func:`load` refuses anything that is not a valid
+  cvtools model file with :class:`ModelFileError` (a ``ValueError``) before building anything.
 
 Images follow the cvtools data contract (numpy ``(H, W)`` / ``(H, W, 3)`` RGB, uint8/uint16/float).
 """
 from ._evaluate import Evaluation
 from ._features import hog_features
 from ._model import Classifier, HogSvmClassifier, load
+from ._modelfile import ModelFileError
 from ._train import train, METHODS
 from ._detections import classify_detections
 from ._novelty import NoveltyDetector, find_outliers
 
 from ._cnn import CnnClassifier  # torch is imported only when a CNN is built or trained
 
-__all__ = ["train", "load", "Classifier", "HogSvmClassifier", "CnnClassifier", "Evaluation",
+__all__ = ["train", "load", "ModelFileError", "Classifier", "HogSvmClassifier", "CnnClassifier", "Evaluation",
            "classify_detections", "NoveltyDetector", "find_outliers", "hog_features", "METHODS"]

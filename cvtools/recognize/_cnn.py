@@ -10,6 +10,15 @@ import numpy as np
 from .._shared import require
 from ._data import prepare_batch
 from ._model import Classifier
+from ._modelfile import Invalid, _short, check_array, check_no_extra, is_int
+
+#: Bounds on the architecture a model file may declare (checked at load, before anything is built).
+MAX_STAGES = 8
+MAX_WIDTH = 1024
+MAX_BLOCKS = 8
+#: Largest feature map of one image, in values (64 MiB of float32), so prediction memory is bounded.
+MAX_ACTIVATION = 2 ** 24
+_BATCH_VALUES = 2 ** 26  # feature-map values per prediction batch (so at most 64 images of 1 Mi values)
 
 _NETS = {}
 
@@ -129,6 +138,74 @@ def _precise_bn(torch, net, x_t, batch: int = 128):
         m.momentum = mom
 
 
+def state_shapes(arch: dict, in_channels: int, n_classes: int) -> dict:
+    """The name and shape of every tensor in ``ResNetSmall(...).state_dict()``, without torch.
+
+    It mirrors :func:`_net_classes` (a test checks it against a real network), so a model file's
+    weights can be checked at load before torch is imported or anything is allocated.
+    """
+    shapes = {}
+
+    def conv_bn(prefix, cin, cout, k):
+        shapes[f"{prefix}.0.weight"] = (cout, cin, k, k)
+        for p in ("weight", "bias", "running_mean", "running_var"):
+            shapes[f"{prefix}.1.{p}"] = (cout,)
+        shapes[f"{prefix}.1.num_batches_tracked"] = ()
+
+    widths = arch["widths"]
+    conv_bn("stem", in_channels, widths[0], 3)
+    i, prev = 0, widths[0]
+    for s, w in enumerate(widths):
+        for b in range(arch["blocks"]):
+            stride = 2 if (s > 0 and b == 0) else 1
+            mid = max(w // 4, 8)
+            conv_bn(f"stages.{i}.reduce", prev, mid, 1)
+            conv_bn(f"stages.{i}.conv", mid, mid, 3)
+            conv_bn(f"stages.{i}.expand", mid, w, 1)
+            if not (prev == w and stride == 1):
+                conv_bn(f"stages.{i}.skip", prev, w, 1)
+            i, prev = i + 1, w
+    shapes["fc.weight"] = (n_classes, prev)
+    shapes["fc.bias"] = (n_classes,)
+    return shapes
+
+
+def activation_values(arch: dict, image_size, in_channels: int = 3) -> int:
+    """The most values one feature map of one image holds in the network (a bound on its memory)."""
+    h, w = (-(-v // arch["stem_stride"]) for v in image_size)  # the stem's padded 3x3 conv: ceil(v / s)
+    most = max(in_channels * image_size[0] * image_size[1], arch["widths"][0] * h * w)
+    prev = arch["widths"][0]
+    for s, width in enumerate(arch["widths"]):
+        mid = max(width // 4, 8)
+        most = max(most, max(width, mid, prev) * h * w)
+        if s > 0:
+            h, w = -(-h // 2), -(-w // 2)
+        prev = width
+    return most
+
+
+def check_arch(arch) -> dict:
+    """A model file's ``arch``, checked against the bounds above; raises :class:`Invalid`."""
+    if not isinstance(arch, dict):
+        raise Invalid(f"`arch` must be an object; got {_short(arch)}")
+    missing = [k for k in ("widths", "blocks", "dropout", "stem_stride") if k not in arch]
+    if missing:
+        raise Invalid(f"`arch` lacks {', '.join(missing)}")
+    widths = arch["widths"]
+    if (not isinstance(widths, list) or not 1 <= len(widths) <= MAX_STAGES
+            or not all(is_int(w) and 1 <= w <= MAX_WIDTH for w in widths)):
+        raise Invalid(f"`arch.widths` must be 1 to {MAX_STAGES} integers in 1..{MAX_WIDTH}; got {_short(widths)}")
+    if not is_int(arch["blocks"]) or not 1 <= arch["blocks"] <= MAX_BLOCKS:
+        raise Invalid(f"`arch.blocks` must be an integer in 1..{MAX_BLOCKS}; got {_short(arch['blocks'])}")
+    dropout = arch["dropout"]
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise Invalid(f"`arch.dropout` must be a number in [0, 1); got {_short(dropout)}")
+    if not is_int(arch["stem_stride"]) or arch["stem_stride"] not in (1, 2):
+        raise Invalid(f"`arch.stem_stride` must be 1 or 2; got {_short(arch['stem_stride'])}")
+    return {"widths": list(widths), "blocks": arch["blocks"], "dropout": float(dropout),
+            "stem_stride": arch["stem_stride"]}
+
+
 def build_net(arch: dict, in_channels: int, n_classes: int, *, seed: int = 0):
     torch = _torch()
     cls = _net_classes(torch)
@@ -188,9 +265,10 @@ class CnnClassifier(Classifier):
         torch = _torch("cvtools.recognize.CnnClassifier")
         net = self.network()
         out = []
+        step = max(1, min(64, _BATCH_VALUES // activation_values(self.arch, self.image_size, self.channels)))
         with torch.no_grad(), _one_thread(torch):
-            for i in range(0, len(items), 64):
-                x = self._tensor(items[i:i + 64])
+            for i in range(0, len(items), step):
+                x = self._tensor(items[i:i + step])
                 out.append((torch.softmax(net(x), 1) if what == "proba" else net.embed(x)).numpy())
         return np.concatenate(out).astype(np.float32)
 
@@ -215,13 +293,31 @@ class CnnClassifier(Classifier):
         return {"arch": self.arch}
 
     @classmethod
-    def _from_saved(cls, meta, arrays):
-        try:
-            state = {k[2:]: v for k, v in arrays.items() if k.startswith("w.")}
-            return cls(meta["classes"], meta["image_size"], meta["channels"], arch=meta["arch"],
-                       mean=arrays["norm_mean"], std=arrays["norm_std"], state=state, info=meta.get("info"))
-        except KeyError as exc:
-            raise ValueError(f"cnn model file lacks {exc}.") from None
+    def _from_saved(cls, meta, arrays, common):
+        arch = check_arch(meta.get("arch"))
+        c = common["channels"]
+        act = activation_values(arch, common["image_size"], c)
+        if act > MAX_ACTIVATION:
+            raise Invalid(f"its network would hold {act:,} values in one feature map of one image; at most "
+                          f"{MAX_ACTIVATION:,} are allowed (smaller `arch.widths` or `image_size`)")
+        shapes = state_shapes(arch, c, len(common["classes"]))
+        check_no_extra(arrays, ["norm_mean", "norm_std"] + [f"w.{k}" for k in shapes])
+        mean = check_array(arrays, "norm_mean", (c,))
+        std = check_array(arrays, "norm_std", (c,))
+        if not (std > 0).all():
+            raise Invalid("array 'norm_std' must be > 0 (inputs are divided by it)")
+        state = {}
+        for name, shape in shapes.items():
+            if name.endswith("num_batches_tracked"):  # a scalar; saved as (1,) (np.ascontiguousarray)
+                got = arrays.get(f"w.{name}")
+                shape = (1,) if got is not None and got.shape == (1,) else shape
+                state[name] = check_array(arrays, f"w.{name}", shape, kind="iu").reshape(())
+                continue
+            state[name] = check_array(arrays, f"w.{name}", shape)
+            if name.endswith("running_var") and not (state[name] >= 0).all():
+                raise Invalid(f"array 'w.{name}' has negative variances")
+        return cls(common["classes"], common["image_size"], c, arch=arch, mean=mean, std=std, state=state,
+                   info=common["info"])
 
 
 def train_cnn(x_items, y, classes, *, image_size, channels, seed, epochs, batch_size, lr, patience,

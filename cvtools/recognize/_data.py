@@ -95,8 +95,12 @@ def load_images(paths) -> list:
     return [_read(p) for p in paths]
 
 
+#: Largest side images may be resized to for a classifier (a model file may not declare more either).
+MAX_IMAGE_SIDE = 1024
+
+
 def check_size(image_size) -> tuple[int, int]:
-    """``image_size`` as ``(h, w)``: an int gives a square."""
+    """``image_size`` as ``(h, w)``: an int gives a square; each side in 8..MAX_IMAGE_SIDE."""
     if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
         image_size = (int(image_size), int(image_size))
     try:
@@ -105,4 +109,6 @@ def check_size(image_size) -> tuple[int, int]:
         raise TypeError(f"`image_size` must be an int or (height, width); got {image_size!r}.") from None
     if h < 8 or w < 8:
         raise ValueError(f"`image_size` must be at least 8x8; got {(h, w)}.")
+    if h > MAX_IMAGE_SIDE or w > MAX_IMAGE_SIDE:
+        raise ValueError(f"`image_size` must be at most {MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE}; got {(h, w)}.")
     return h, w

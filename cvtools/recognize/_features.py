@@ -9,6 +9,23 @@ from ._data import check_size, prepare_batch
 HOG_PARAMS = {"orientations": 9, "cells": 8, "cells_per_block": 2}
 
 
+def hog_length(image_size) -> int:
+    """Length of a :func:`hog_features` row for images resized to ``image_size = (h, w)``.
+
+    skimage's HOG keeps whole cells only (``h // cell_h`` of them) and slides 2 x 2 blocks one cell
+    at a time, 9 orientations each.
+
+    >>> hog_length((32, 32))
+    1764
+    """
+    cells = HOG_PARAMS["cells"]
+    block = HOG_PARAMS["cells_per_block"]
+    n = 1
+    for side in image_size:
+        n *= side // max(side // cells, 1) - block + 1
+    return n * block * block * HOG_PARAMS["orientations"]
+
+
 def hog_features(images, *, image_size=64, channels: int = 1) -> np.ndarray:
     """Histogram-of-oriented-gradient descriptors, one row per image.
 

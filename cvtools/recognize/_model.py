@@ -13,11 +13,14 @@ import numpy as np
 
 from ._data import as_image_list, load_folder
 from ._evaluate import Evaluation
-from ._features import HOG_PARAMS, hog_features
+from ._features import HOG_PARAMS, hog_features, hog_length
+from ._modelfile import (MAX_IMAGE_SIDE, MAX_MODEL_BYTES, Invalid, ModelFileError, _short, check_array,
+                         check_common, check_no_extra, model_file_error, read_model_file)
 
 FORMAT = "cvtools.recognize"
 FORMAT_VERSION = 1
 _CHUNK = 256  # images read and classified at a time, so evaluate() on a big folder stays small
+_CHUNK_BYTES = 2 ** 26  # ... and at most this many bytes of resized float32 images at a time
 
 
 class Classifier(abc.ABC):
@@ -65,7 +68,9 @@ class Classifier(abc.ABC):
         items = as_image_list(images)
         if not items:
             return np.zeros((0, len(self.classes)), np.float32)
-        parts = [self._proba(items[i:i + _CHUNK]) for i in range(0, len(items), _CHUNK)]
+        per_image = 4 * self.image_size[0] * self.image_size[1] * self.channels
+        chunk = max(1, min(_CHUNK, _CHUNK_BYTES // per_image))
+        parts = [self._proba(items[i:i + chunk]) for i in range(0, len(items), chunk)]
         return np.concatenate(parts).astype(np.float32)
 
     def predict(self, images):
@@ -132,9 +137,22 @@ def _jsonable(obj):
 def load(path) -> Classifier:
     """Load a classifier saved by :meth:`Classifier.save`.
 
-    The file is read with ``numpy.load(allow_pickle=False)``: only numeric arrays and a JSON
-    header, so a model file cannot execute code. Anything else (a pickle, a torch checkpoint)
-    is refused with ``ValueError``.
+    The file is data only: a zip of numeric ``.npy`` arrays plus a JSON header, read without
+    ``pickle``, so a model file can never execute code. It is checked completely before anything is
+    built: the declared array sizes before decompression (at most :data:`MAX_MODEL_BYTES` = 512 MiB
+    in all, so a zip bomb is refused unread), the JSON header (an object of at most 4 MiB, nested at
+    most 32 deep), the format and version, 2 to 100,000 distinct class names, ``image_size`` sides in
+    8..:data:`MAX_IMAGE_SIDE` (1024), ``channels`` 1 or 3, and every array's shape, dtype and
+    finiteness against what the method needs (for ``cnn``, the architecture's bounds and every
+    weight tensor).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` is not a file.
+    ModelFileError
+        (a ``ValueError``) Anything else: the message starts "not a valid cvtools model file" and
+        says what is wrong.
 
     Examples
     --------
@@ -143,33 +161,26 @@ def load(path) -> Classifier:
     >>> load(p)
     Traceback (most recent call last):
     ...
-    ValueError: ...is not a cvtools model file...
+    cvtools.recognize.ModelFileError: `path` ...bad.npz' is not a valid cvtools model file: not a .npz archive...
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"`path` {str(path)!r} is not a file.")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if not hasattr(z, "files") or "__meta__" not in z.files:
-                raise ValueError("no __meta__ entry")
-            meta = json.loads(bytes(z["__meta__"]).decode("utf-8"))
-            arrays = {k: z[k] for k in z.files if k != "__meta__"}
-    except (ValueError, OSError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"`path` {str(path)!r} is not a cvtools model file (expected a .npz written "
-                         f"by Classifier.save; pickles are never loaded): {exc}") from None
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"`path` {str(path)!r} is not a cvtools model file (format {meta.get('format')!r}).")
-    if int(meta.get("version", 0)) > FORMAT_VERSION:
-        raise ValueError(f"`path` {str(path)!r} was written by a newer cvtools (model format "
-                         f"{meta['version']}; this one reads up to {FORMAT_VERSION}).")
-    method = meta.get("method")
-    if method == "hog-svm":
-        return HogSvmClassifier._from_saved(meta, arrays)
-    if method == "cnn":
-        from ._cnn import CnnClassifier
+        meta, arrays = read_model_file(path)
+        common = check_common(meta, format_name=FORMAT, format_version=FORMAT_VERSION)
+        method = meta.get("method")
+        if method == "hog-svm":
+            return HogSvmClassifier._from_saved(meta, arrays, common)
+        if method == "cnn":
+            from ._cnn import CnnClassifier
 
-        return CnnClassifier._from_saved(meta, arrays)
-    raise ValueError(f"`path` {str(path)!r} holds an unknown method {method!r}; valid: 'hog-svm', 'cnn'.")
+            return CnnClassifier._from_saved(meta, arrays, common)
+        raise Invalid(f"unknown method {_short(method)}; valid: 'hog-svm', 'cnn'")
+    except Invalid as exc:
+        raise model_file_error(path, str(exc)) from None
+    except OSError as exc:
+        raise model_file_error(path, f"it cannot be read: {exc}") from None
 
 
 class HogSvmClassifier(Classifier):
@@ -232,13 +243,27 @@ class HogSvmClassifier(Classifier):
         return {"hog": HOG_PARAMS}
 
     @classmethod
-    def _from_saved(cls, meta, arrays):
-        try:
-            return cls(meta["classes"], meta["image_size"], meta["channels"], mean=arrays["mean"],
-                       scale=arrays["scale"], coef=arrays["coef"], intercept=arrays["intercept"],
-                       calib_a=arrays.get("calib_a"), calib_b=arrays.get("calib_b"), info=meta.get("info"))
-        except KeyError as exc:
-            raise ValueError(f"hog-svm model file lacks {exc}.") from None
+    def _from_saved(cls, meta, arrays, common):
+        hog = meta.get("hog", HOG_PARAMS)
+        if hog != HOG_PARAMS:
+            raise Invalid(f"`hog` parameters {_short(hog)} differ from this cvtools' {HOG_PARAMS}")
+        n = len(common["classes"])
+        k = 1 if n == 2 else n  # a two-class SVM has one margin
+        d = hog_length(common["image_size"])
+        calib = [name for name in ("calib_a", "calib_b") if name in arrays]
+        if len(calib) == 1:
+            raise Invalid(f"array {calib[0]!r} comes without its partner (calib_a and calib_b go together)")
+        check_no_extra(arrays, ("mean", "scale", "coef", "intercept", "calib_a", "calib_b"))
+        mean = check_array(arrays, "mean", (d,))
+        scale = check_array(arrays, "scale", (d,))
+        if not (scale != 0).all():
+            raise Invalid("array 'scale' contains zeros (features are divided by it)")
+        coef = check_array(arrays, "coef", (k, d))
+        intercept = check_array(arrays, "intercept", (k,))
+        calib_a = check_array(arrays, "calib_a", (k,)) if calib else None
+        calib_b = check_array(arrays, "calib_b", (k,)) if calib else None
+        return cls(common["classes"], common["image_size"], common["channels"], mean=mean, scale=scale,
+                   coef=coef, intercept=intercept, calib_a=calib_a, calib_b=calib_b, info=common["info"])
 
 
 def fit_hog_svm(feats, y, classes, *, svm_c: float, seed: int):

@@ -1,0 +1,217 @@
+"""Reading model files safely: data only, bounded sizes, every declared field checked before use.
+
+A model file is a ``.npz`` (a zip of ``.npy`` arrays) written by :meth:`Classifier.save`. It may come
+from anyone, so :func:`read_model_file` never trusts what it declares:
+
+* it is read with :mod:`zipfile` and :mod:`numpy.lib.format` directly, never with ``pickle``;
+* the sizes the zip's central directory and each ``.npy`` header declare are checked against the
+  limits below *before* anything is decompressed or allocated (a 1.6 MB zip bomb declaring 1.9 GB
+  is refused without inflating it), and each array must fill its entry exactly;
+* the JSON header must be a small, shallow object.
+
+The classifiers then check their own fields (shapes, finiteness, bounds) in ``_from_saved``;
+anything wrong raises :class:`ModelFileError` ("not a valid cvtools model file: ...").
+"""
+from __future__ import annotations
+
+import json
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .._shared import CvtoolsError
+from . import _data
+
+#: Largest model file, and largest total of its arrays uncompressed, in bytes (512 MiB).
+MAX_MODEL_BYTES = 2 ** 29
+#: Largest JSON header (``__meta__``), in bytes (4 MiB).
+MAX_META_BYTES = 2 ** 22
+#: Deepest nesting of lists/objects in the JSON header.
+MAX_META_DEPTH = 32
+#: Most arrays in one model file.
+MAX_ARRAYS = 10_000
+#: Largest ``image_size`` side a model may declare (images are resized to it before prediction).
+MAX_IMAGE_SIDE = _data.MAX_IMAGE_SIDE
+#: Most classes a model may declare.
+MAX_CLASSES = 100_000
+
+
+class ModelFileError(CvtoolsError, ValueError):
+    """A file is not a valid cvtools model file: not a ``.npz`` written by :meth:`Classifier.save`,
+    corrupt, inconsistent, or declaring more than the documented limits allow."""
+
+
+ModelFileError.__module__ = "cvtools.recognize"
+
+
+class Invalid(Exception):
+    """Internal: why a model file is invalid (``load`` turns it into :class:`ModelFileError`)."""
+
+
+def model_file_error(path, reason: str) -> ModelFileError:
+    return ModelFileError(f"`path` {str(path)!r} is not a valid cvtools model file: {reason}")
+
+
+def _array_header(f, name: str):
+    """(shape, fortran_order, dtype) of the ``.npy`` stream ``f``, header read and checked only."""
+    from numpy.lib import format as npy
+
+    try:
+        version = npy.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(f)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = npy.read_array_header_2_0(f)
+        else:  # pragma: no cover - read_magic accepts only the versions above
+            raise ValueError(f"unknown .npy version {version}")
+    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+        raise Invalid(f"entry {name!r} is not a .npy array ({exc})") from None
+    if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+        raise Invalid(f"array {name!r} has dtype {dtype}; only plain numeric arrays are allowed "
+                      "(pickled objects are never loaded)")
+    return shape, fortran, dtype
+
+
+def read_model_file(path) -> tuple[dict, dict]:
+    """``(meta, arrays)`` of a model file, or :class:`Invalid` saying why it is not one.
+
+    Everything is bounded before it is read: the file size, the number of arrays, the bytes each
+    array declares (central directory and ``.npy`` header, which must agree) and their total.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise Invalid(f"the file has {size:,} bytes; a model file may have at most {MAX_MODEL_BYTES:,}")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise Invalid(f"not a .npz archive (expected a .npz written by Classifier.save; pickles are "
+                      f"never loaded): {exc}") from None
+    arrays: dict[str, np.ndarray] = {}
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ARRAYS:
+            raise Invalid(f"it holds {len(infos):,} entries; a model file may hold at most {MAX_ARRAYS:,}")
+        declared = sum(i.file_size for i in infos)
+        if declared > MAX_MODEL_BYTES:
+            raise Invalid(f"its arrays declare {declared:,} bytes uncompressed; a model may hold at most "
+                          f"{MAX_MODEL_BYTES:,} (a zip bomb?)")
+        for info in infos:
+            if not info.filename.endswith(".npy") or info.is_dir():
+                raise Invalid(f"entry {info.filename!r} is not a .npy array")
+            name = info.filename[:-4]
+            if name in arrays:
+                raise Invalid(f"array {name!r} appears twice")
+            if info.flag_bits & 0x1:
+                raise Invalid(f"array {name!r} is encrypted")
+            try:
+                with zf.open(info) as f:
+                    shape, fortran, dtype = _array_header(f, name)
+                    count = math.prod(shape)
+                    nbytes = count * dtype.itemsize
+                    if name == "__meta__" and (len(shape) != 1 or dtype != np.uint8 or nbytes > MAX_META_BYTES):
+                        raise Invalid(f"the __meta__ header must be at most {MAX_META_BYTES:,} bytes of "
+                                      f"JSON; got a {dtype} array of shape {shape}")
+                    start = f.tell()
+                    if start + nbytes != info.file_size:
+                        raise Invalid(f"array {name!r} declares {nbytes:,} bytes (shape {shape}, {dtype}) "
+                                      f"but its entry holds {info.file_size - start:,}")
+                    buf = bytearray(nbytes)
+                    got = f.readinto(buf) if nbytes else 0
+                    if got != nbytes:
+                        raise Invalid(f"array {name!r} is truncated: {got:,} of {nbytes:,} bytes")
+                    f.read(1)  # reach the end of the entry, so zipfile checks its CRC
+            except Invalid:
+                raise
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as exc:
+                raise Invalid(f"array {name!r} cannot be read: {exc}") from None
+            arr = np.frombuffer(buf, dtype=dtype, count=count)
+            arrays[name] = arr.reshape(shape, order="F" if fortran else "C")
+    if "__meta__" not in arrays:
+        raise Invalid("it has no __meta__ header (expected a .npz written by Classifier.save)")
+    meta = _parse_meta(arrays.pop("__meta__"))
+    return meta, arrays
+
+
+def _parse_meta(raw: np.ndarray) -> dict:
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except RecursionError:
+        raise Invalid(f"its JSON header is nested too deeply (at most {MAX_META_DEPTH} levels)") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise Invalid(f"its JSON header cannot be parsed: {exc}") from None
+    if not isinstance(meta, dict):
+        raise Invalid(f"its JSON header must be an object; got {type(meta).__name__}")
+    stack = [(meta, 1)]
+    while stack:  # iterative: a hostile header cannot exhaust the interpreter's stack here
+        obj, depth = stack.pop()
+        if depth > MAX_META_DEPTH:
+            raise Invalid(f"its JSON header is nested too deeply (at most {MAX_META_DEPTH} levels)")
+        children = obj.values() if isinstance(obj, dict) else obj
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return meta
+
+
+# ----------------------------------------------------------------------------------- field checks
+def is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_common(meta: dict, *, format_name: str, format_version: int) -> dict:
+    """Validate the fields every model has; return them normalised (classes, image_size, channels, info)."""
+    if meta.get("format") != format_name:
+        raise Invalid(f"format {meta.get('format')!r}; expected {format_name!r}")
+    version = meta.get("version")
+    if not is_int(version) or version < 1:
+        raise Invalid(f"version must be an integer >= 1; got {version!r}")
+    if version > format_version:
+        raise Invalid(f"it was written by a newer cvtools (model format {version}; this one reads up to "
+                      f"{format_version})")
+    classes = meta.get("classes")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise Invalid(f"`classes` must be a list of names; got {_short(classes)}")
+    if not 2 <= len(classes) <= MAX_CLASSES:
+        raise Invalid(f"a classifier needs 2 to {MAX_CLASSES:,} classes; got {len(classes)}")
+    if len(set(classes)) != len(classes):
+        raise Invalid("`classes` has duplicate names")
+    size = meta.get("image_size")
+    if (not isinstance(size, list) or len(size) != 2 or not all(is_int(v) for v in size)
+            or not all(8 <= v <= MAX_IMAGE_SIDE for v in size)):
+        raise Invalid(f"`image_size` must be [height, width], integers in 8..{MAX_IMAGE_SIDE}; got {_short(size)}")
+    channels = meta.get("channels")
+    if not is_int(channels) or channels not in (1, 3):
+        raise Invalid(f"`channels` must be 1 or 3; got {_short(channels)}")
+    info = meta.get("info", {})
+    if info is None:
+        info = {}
+    if not isinstance(info, dict):
+        raise Invalid(f"`info` must be an object; got {type(info).__name__}")
+    return {"classes": classes, "image_size": tuple(size), "channels": channels, "info": info}
+
+
+def check_array(arrays: dict, name: str, shape: tuple, *, kind: str = "f", finite: bool = True) -> np.ndarray:
+    """The array ``name`` with exactly ``shape`` and a dtype of ``kind`` (finite floats by default)."""
+    if name not in arrays:
+        raise Invalid(f"array {name!r} is missing")
+    arr = arrays[name]
+    if arr.dtype.kind not in kind:
+        raise Invalid(f"array {name!r} has dtype {arr.dtype}; expected {'a float' if kind == 'f' else kind}")
+    if arr.shape != tuple(shape):
+        raise Invalid(f"array {name!r} has shape {arr.shape}; this model needs {tuple(shape)}")
+    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise Invalid(f"array {name!r} contains NaN or infinite values")
+    return arr
+
+
+def check_no_extra(arrays: dict, expected) -> None:
+    extra = sorted(set(arrays) - set(expected))
+    if extra:
+        raise Invalid(f"unexpected arrays {', '.join(repr(e) for e in extra[:5])}"
+                      f"{' ...' if len(extra) > 5 else ''}")
+
+
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
