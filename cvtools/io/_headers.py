@@ -88,16 +88,45 @@ def _png(data, name):
     if data[12:16] != b"IHDR" or len(data) < 33:
         raise _bad(name, "PNG", "no IHDR chunk first")
     width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
-    return width, height, {"bit_depth": depth, "colour_type": colour}
+    return width, height, {"bit_depth": depth, "colour_type": colour, "exif": _png_has_chunk(data, b"eXIf")}
+
+
+def _png_has_chunk(data: bytes, kind: bytes) -> bool:
+    """Jump from chunk to chunk (a few hundred steps for a large image) looking for ``kind``."""
+    pos, n = 8, len(data)
+    while pos + 8 <= n:
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        if data[pos + 4:pos + 8] == kind:
+            return True
+        pos += 12 + length
+    return False
 
 
 # --- JPEG -----------------------------------------------------------------------------------------
 
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-# A marker ends an entropy-coded segment: 0xFF (after any fill 0xFFs) then neither a stuffed 0x00
-# nor a restart marker.
-_MARKER = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
-_RST = re.compile(rb"\xff[\xd0-\xd7]")
+def _scan_end(data: bytes, start: int) -> tuple[int, int]:
+    """Where the entropy-coded segment from ``start`` ends, and how many restart markers it holds.
+
+    It ends at the first 0xFF (after any fill 0xFFs) followed by neither a stuffed 0x00 nor a
+    restart marker (0xD0-0xD7). bytes.find jumps between 0xFF bytes at C speed.
+    """
+    n = len(data)
+    restarts = 0
+    pos = data.find(b"\xff", start)
+    while pos >= 0:
+        nxt = pos + 1
+        while nxt < n and data[nxt] == 0xFF:
+            nxt += 1
+        if nxt >= n:
+            return pos, restarts
+        code = data[nxt]
+        if 0xD0 <= code <= 0xD7:
+            restarts += 1
+        elif code != 0x00:
+            return pos, restarts
+        pos = data.find(b"\xff", nxt + 1)
+    return n, restarts
 
 
 def _jpeg(data, name):
@@ -107,6 +136,7 @@ def _jpeg(data, name):
     frame = None
     restart = 0
     scans = []
+    eoi = False
     while pos < n:
         if data[pos] != 0xFF:  # garbage between segments: libjpeg skips it with a warning, so do we
             nxt = data.find(b"\xff", pos)
@@ -120,6 +150,7 @@ def _jpeg(data, name):
         marker = data[pos]
         pos += 1
         if marker == 0xD9:
+            eoi = True
             break
         if 0xD0 <= marker <= 0xD7 or marker in (0x01, 0xD8):
             continue
@@ -150,16 +181,15 @@ def _jpeg(data, name):
             ids = [seg[1 + 2 * i] for i in range(ns)]
             ss, se, a = seg[1 + 2 * ns], seg[2 + 2 * ns], seg[3 + 2 * ns]
             start = pos + length
-            m = _MARKER.search(data, start)
-            end = m.start() if m else n
+            end, restarts = _scan_end(data, start)
             scans.append({"ids": ids, "ss": ss, "se": se, "ah": a >> 4, "start": start, "end": end,
-                          "restart": restart, "rst": len(_RST.findall(data, start, end))})
+                          "restart": restart, "rst": restarts})
             pos = end
             continue
         pos += length
     if frame is None:
         raise _bad(name, "JPEG", "no frame header (SOF) before the image data")
-    return frame["width"], frame["height"], {"frame": frame, "scans": scans}
+    return frame["width"], frame["height"], {"frame": frame, "scans": scans, "eoi": eoi}
 
 
 def _cdiv(a: int, b: int) -> int:

@@ -205,6 +205,8 @@ def _orientation(header: Header, im) -> int:
         return value if 1 <= value <= 8 else 1
     if im is None or header.format not in ("JPEG", "PNG", "WEBP", "AVIF"):
         return 1
+    if header.format == "PNG" and not header.info["exif"]:
+        return 1  # Pillow would decode the whole PNG looking for an eXIf chunk after the pixels
     try:  # for AVIF, Pillow reports the irot/imir boxes as an EXIF orientation
         value = int(im.getexif().get(0x0112, 1) or 1)
     except Exception:
@@ -276,9 +278,9 @@ def _imdecode_capturing(buf: np.ndarray, flags: int):
 
 def _decode_jpeg(data: bytes, name: str, header: Header, reduce: int) -> np.ndarray:
     problem = jpeg_scan_problem(header)
-    if problem is None and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
-        # the main image's last start-of-scan must be followed by an end-of-image marker (an EXIF
-        # thumbnail has its own SOS/EOI earlier in the file, so compare positions, not presence)
+    if problem is None and not header.info["eoi"]:
+        # the main image's scans must be followed by an end-of-image marker (an EXIF thumbnail's
+        # own markers sit inside an APP1 segment, which the header walk steps over)
         problem = "no end-of-image marker"
     if problem:
         raise ImageReadError(f"cannot read {name!r}: truncated or corrupt JPEG ({problem}).")
