@@ -15,7 +15,8 @@ import pytest
 SNAPSHOT = Path(__file__).with_name("api_surface.json")
 MODULES = ["cvtools", "cvtools.io", "cvtools.intensity", "cvtools.filtering", "cvtools.convolution",
            "cvtools.convolution.kernels", "cvtools.transform", "cvtools.detect", "cvtools.metrics", "cvtools.viz",
-           "cvtools.recognize", "cvtools.identify", "cvtools.generative", "cvtools.batch", "cvtools.demo"]
+           "cvtools.recognize", "cvtools.identify", "cvtools.generative", "cvtools.batch", "cvtools.demo",
+           "cvtools.datasets"]
 
 
 def _surface() -> dict:

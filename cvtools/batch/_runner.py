@@ -203,10 +203,16 @@ def process_job(job: dict) -> dict:
     ``job`` holds only paths and text: ``items`` (a list of ``{"src": path, "outputs": [[dst,
     seed], ...]}``), ``pipeline`` (JSON), ``quality``, ``reduce``, ``fsync``. Returns ``{"items":
     [{"results": [[dst, size or None, error or None]], "fused": bool, "error": message or None}],
-    "seconds": float}``; a bad file never raises.
+    "seconds": float}``; a bad file never raises. A job with a ``task`` (a function, see
+    :func:`map_items`) calls it on each item instead: ``{"result": ..., "error": message or None}``.
     """
     t0 = time.perf_counter()
-    items = [_process_one(item, job) for item in job["items"]]
+    if job.get("task") is not None:
+        from ._map import call_task
+
+        items = [call_task(job["task"], item) for item in job["items"]]
+    else:
+        items = [_process_one(item, job) for item in job["items"]]
     return {"items": items, "seconds": time.perf_counter() - t0}
 
 

@@ -18,6 +18,8 @@ COMMANDS = [
     "cvtools.cli._batch",
     "cvtools.cli._augment",
     "cvtools.cli._detect",
+    "cvtools.cli._convert",
+    "cvtools.cli._evaluate",
     "cvtools.cli._train",
     "cvtools.cli._classify",
     "cvtools.cli._identify",
