@@ -1,10 +1,16 @@
 """cvtools.demo in-process: tracker, capture thread, overlay, MJPEG server, run loop with a fake camera."""
 from __future__ import annotations
 
+import http.client
 import json
+import re
+import shutil
+import socket
+import subprocess
 import threading
 import time
 import tracemalloc
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -238,6 +244,37 @@ def _read_mjpeg_parts(url, count, timeout=10):
     return parts
 
 
+def _token(url) -> str:
+    """The control token the page at ``url`` carries (as the page's own script reads it)."""
+    page = urllib.request.urlopen(url, timeout=10).read().decode()
+    return re.search(r'<meta name="cvtools-token" content="([^"]+)">', page).group(1)
+
+
+def _control(url, key, token=None, headers=None):
+    """Press a button the way the page does: POST /control with the run's token."""
+    req = urllib.request.Request(url + "control", data=urllib.parse.urlencode({"key": key}).encode(),
+                                 headers={"X-CVTools-Token": token or _token(url), **(headers or {})},
+                                 method="POST")
+    return urllib.request.urlopen(req, timeout=10).read()
+
+
+def _raw(server, method, path, headers=(), body=None):
+    """(status, headers, body) of one request with exactly the given headers (http.client adds no Host)."""
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for name, value in headers:
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        data = resp.read() if path != "/stream.mjpg" or resp.status != 200 else resp.read(200)
+        return resp.status, dict(resp.getheaders()), data
+    finally:
+        conn.close()
+
+
 def test_mjpeg_server_streams_jpeg_frames_and_stats():
     frames = [np.full((48, 64, 3), (200, 30, 30), np.uint8), np.full((48, 64, 3), (30, 200, 30), np.uint8)]
     with MJPEGServer() as server:
@@ -265,10 +302,10 @@ def test_mjpeg_server_streams_jpeg_frames_and_stats():
             assert colours <= {0, 1} and colours
             stats = json.loads(urllib.request.urlopen(server.url + "stats.json", timeout=10).read())
             assert stats["fps"] == 10.0 and "detections" in stats
-            urllib.request.urlopen(server.url + "control?key=space", timeout=10).read()
+            _control(server.url, "space")
             assert server.poll_control() == "space"
             with pytest.raises(urllib.error.HTTPError, match="400"):
-                urllib.request.urlopen(server.url + "control?key=x", timeout=10)
+                _control(server.url, "x")
         finally:
             stop.set()
             t.join()
@@ -422,8 +459,10 @@ def test_browser_keys_pause_snapshot_switch_detector_and_quit(tmp_path):
         started.wait(30)
         url = info["url"]
 
+        token = _token(url)
+
         def key(k):
-            urllib.request.urlopen(f"{url}control?key={k}", timeout=10).read()
+            _control(url, k, token)
             time.sleep(0.4)
 
         def frame():
@@ -567,3 +606,135 @@ def test_face_detection_sweeps_for_small_faces_every_kth_run(monkeypatch):
     assert runs == [30, 30]
     with pytest.raises(ValueError, match="sweep"):
         run_demo(find_sample_video(), detector="face", sweep=0)
+
+
+def test_web_view_answers_only_requests_addressed_to_this_machine():
+    """DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 sends Host: evil.example."""
+    with MJPEGServer() as server:
+        server.publish(np.zeros((8, 8, 3), np.uint8), {"frame": 1, "source": "/home/me/secret.mp4"})
+        port = server.port
+        for path in ("/", "/stats.json", "/frame.jpg", "/stream.mjpg"):
+            for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}", "", "[::1"):
+                status, _, body = _raw(server, "GET", path, [("Host", host)] if host else [])
+                assert status == 403 and b"secret" not in body, (path, host, status)
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}", f"[::1]:{port}", "127.0.0.1",
+                     "localhost:8080"):  # any port: a port forward (ssh -L 8080:...) changes it
+            status, _, body = _raw(server, "GET", "/stats.json", [("Host", host)])
+            assert status == 200 and json.loads(body)["frame"] == 1, host
+        status, headers, _ = _raw(server, "GET", "/", [("Host", f"127.0.0.1:{port}")])
+        assert status == 200 and headers["X-Frame-Options"] == "DENY"  # no clickjacking of the buttons
+        assert headers["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
+def test_controls_are_posts_with_the_page_token_from_this_origin():
+    with MJPEGServer() as server:
+        host = f"127.0.0.1:{server.port}"
+        page = urllib.request.urlopen(server.url, timeout=10).read().decode()
+        token = _token(server.url)
+        assert token == server.token and len(token) >= 20 and 'method: "POST"' in page
+        form = b"key=q"
+        refused = [
+            ("GET", "/control?key=q", [("Host", host)], None, 405),                   # a link, an <img>
+            ("POST", "/control", [("Host", host)], form, 403),                          # no token
+            ("POST", "/control", [("Host", host), ("X-CVTools-Token", "guess")], form, 403),
+            ("POST", "/control", [("Host", host)], b"key=q&token=guess", 403),
+            ("POST", "/control", [("Host", host), ("X-CVTools-Token", token),           # another page
+              ("Origin", "http://evil.example")], form, 403),
+            ("POST", "/control", [("Host", host), ("X-CVTools-Token", token), ("Origin", "null")], form, 403),
+            ("POST", "/control", [("Host", f"evil.example:{server.port}"), ("X-CVTools-Token", token)], form, 403),
+            ("POST", "/control", [("Host", host), ("X-CVTools-Token", token)], b"k" * 5000, 413),
+        ]
+        for method, path, headers, body, expected in refused:
+            status, _, _ = _raw(server, method, path, headers, body)
+            assert status == expected, (method, path, headers, status)
+        assert server.poll_control() is None  # nothing got through
+        for headers, body, key in [([("X-CVTools-Token", token), ("Origin", f"http://{host}")], b"key=s", "s"),
+                                   ([], f"key=d&token={token}".encode(), "d")]:
+            status, _, _ = _raw(server, "POST", "/control", [("Host", host), *headers], body)
+            assert status == 200 and server.poll_control() == key
+    with MJPEGServer() as other:  # a token belongs to one run
+        status, _, _ = _raw(other, "POST", "/control", [("Host", f"127.0.0.1:{other.port}"),
+                                                        ("X-CVTools-Token", token)], b"key=q")
+        assert status == 403
+
+
+def test_idle_connections_are_closed():
+    with MJPEGServer(timeout=0.5) as server:
+        for sent in (b"", b"GET /stats.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"):  # silent; a request never finished
+            with socket.create_connection((server.host, server.port), timeout=10) as sock:
+                sock.sendall(sent)
+                t0 = time.perf_counter()
+                try:
+                    while sock.recv(4096):
+                        pass
+                except socket.timeout:
+                    pytest.fail(f"the server kept a connection open for 10 s after {sent!r}")
+                assert time.perf_counter() - t0 < 5
+        assert _raw(server, "GET", "/stats.json", [("Host", "127.0.0.1")])[0] == 200  # still serving
+
+
+def test_snapshots_per_run_are_capped(tmp_path, monkeypatch):
+    import cvtools.demo._run as run_mod
+
+    monkeypatch.setattr(run_mod, "MAX_SNAPSHOTS", 3)
+    info, started, log = {}, threading.Event(), []
+
+    def on_start(i):
+        info.update(i)
+        started.set()
+
+    def press():
+        started.wait(30)
+        token = _token(info["url"])
+        _control(info["url"], "space", token)  # paused: every `s` snapshots the same frame
+        for _ in range(8):
+            _control(info["url"], "s", token)
+            time.sleep(0.05)
+        time.sleep(0.5)
+        _control(info["url"], "q", token)
+
+    t = threading.Thread(target=press, daemon=True)
+    t.start()
+    summary = run_demo(FakeCamera(fps=50.0), detector=BoxDetector(), view="browser", snapshot_dir=tmp_path,
+                       on_start=on_start, log=log.append)
+    t.join(30)
+    assert summary.stopped_by == "quit"
+    assert len(summary.snapshots) == 3 and len(list(tmp_path.glob("*.png"))) <= 3
+    assert sum("at most 3 per run" in line for line in log) == 1
+
+
+NODE = shutil.which("node")
+
+
+@pytest.mark.skipif(NODE is None, reason="needs Node.js to run the page's script")
+def test_page_buttons_send_the_token_in_a_post():
+    """The page's own script, run by Node against the live server: its buttons must still work."""
+    with MJPEGServer() as server:
+        page = urllib.request.urlopen(server.url, timeout=10).read().decode()
+        script = re.search(r"<script>(.*)</script>", page, re.S).group(1)
+        token = re.search(r'<meta name="cvtools-token" content="([^"]+)">', page).group(1)
+        harness = f"""
+const base = {json.dumps(server.url)};
+const realFetch = globalThis.fetch;
+globalThis.fetch = (url, opts) => realFetch(new URL(url, base), opts);
+const el = () => ({{textContent: "", replaceChildren() {{}}, append() {{}}, prepend() {{}}, style: {{}}}});
+globalThis.document = {{
+  querySelector: (sel) => (sel === 'meta[name="cvtools-token"]' ? {{content: {json.dumps(token)}}} : null),
+  getElementById: el, createElement: el,
+}};
+globalThis.setTimeout = () => 0;
+{script}
+key("space");
+key("d");
+"""
+        res = subprocess.run([NODE, "-"], input=harness, capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        deadline = time.monotonic() + 10
+        keys = []
+        while len(keys) < 2 and time.monotonic() < deadline:
+            k = server.poll_control()
+            if k is None:
+                time.sleep(0.05)
+            else:
+                keys.append(k)
+        assert sorted(keys) == ["d", "space"]

@@ -193,7 +193,9 @@ def test_browser_view_serves_a_page_an_mjpeg_stream_and_detections(clip, tmp_pat
             time.sleep(0.3)
         assert [d["label"] for d in stats["detections"]] == ["face", "face"]
         assert stats["fps"] > 0 and stats["detector"] == "face"
-        urllib.request.urlopen(url + "control?key=q", timeout=30).read()
+        from test_demo import _control
+
+        _control(url, "q")
         code, out = demo.finish()
     finally:
         demo.kill()

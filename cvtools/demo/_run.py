@@ -38,6 +38,8 @@ FACE_DETECTORS = ("face", "face-dlib-hog", "face-dlib-cnn", "face-haar")
 #: Detectors the `d` key cycles through (those available here), starting from the one given.
 CYCLE = ("face", "face-haar", "eyes", "smile", "upper-body", "person", "cat-face", "qr", "aruco", "motion")
 WINDOW_TITLE = "cvtools demo (q quit, space pause, s snapshot, d next detector)"
+#: Snapshots written per run at most (each a full-size PNG), so that no key or page can fill the disk.
+MAX_SNAPSHOTS = 100
 
 
 @dataclass
@@ -403,6 +405,7 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
     det_total_ms = id_total_ms = 0.0
     id_calls = 0
     paused = False
+    refused_snapshots = 0
     last = None  # (annotated, items) of the last frame, shown again while paused
     cycle = [det_name]
     t_start = time.perf_counter()
@@ -439,6 +442,10 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
                 elif k == "space":
                     paused = not paused
                     log("paused" if paused else "resumed")
+                elif k == "s" and last is not None and len(summary.snapshots) >= MAX_SNAPSHOTS:
+                    if not refused_snapshots:  # said once
+                        log(f"snapshot not written: at most {MAX_SNAPSHOTS} per run")
+                    refused_snapshots += 1
                 elif k == "s" and last is not None:
                     path = Path(snapshot_dir) / f"cvtools_demo_{processed:06d}.png"
                     from ..io import write

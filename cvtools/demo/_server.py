@@ -1,8 +1,18 @@
-"""The browser view: an MJPEG stream of the annotated frames and a small page, on 127.0.0.1."""
+"""The browser view: an MJPEG stream of the annotated frames and a small page, on 127.0.0.1.
+
+Another web page open in the same browser must be able neither to read the view nor to drive the
+demo. Three rules see to it: a request must name this machine in its ``Host`` header (127.0.0.1,
+localhost, [::1] or the bound address), which defeats DNS rebinding; the controls are ``POST``
+requests that carry a per-run token, which only the page served here knows, and a cross-origin
+``Origin`` is refused; and the responses may not be framed or embedded by other origins. Idle
+connections are closed after a timeout, so they cannot hold the server's threads.
+"""
 from __future__ import annotations
 
+import hmac
 import json
 import queue
+import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,19 +24,51 @@ import numpy as np
 BOUNDARY = "cvtoolsframe"
 #: Keys the page can send (as the window's keys): quit, pause, snapshot, next detector.
 CONTROL_KEYS = ("q", "space", "s", "d")
+#: Host names a request may address (with any port), besides the address the server is bound to.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+#: Header that carries the per-run control token (the page sends it with every control request).
+TOKEN_HEADER = "X-CVTools-Token"
+_MAX_BODY = 1024
+# Sent with every response: no framing by other pages (clickjacking the buttons), no embedding of the
+# stream or the JSON by other origins, no content sniffing.
+_SAFE_HEADERS = (("X-Frame-Options", "DENY"), ("Content-Security-Policy", "frame-ancestors 'none'"),
+                 ("Cross-Origin-Resource-Policy", "same-origin"), ("X-Content-Type-Options", "nosniff"),
+                 ("Referrer-Policy", "no-referrer"))
 
 
-def _page() -> bytes:
-    return (Path(__file__).with_name("_page.html")).read_bytes()
+def _page(token: str = "") -> bytes:
+    return (Path(__file__).with_name("_page.html")).read_bytes().replace(b"__CVTOOLS_TOKEN__", token.encode())
+
+
+def _host_name(value: str) -> str | None:
+    """The host of a ``Host`` header value (``name``, ``name:port``, ``[v6]:port``), lower case; None if malformed."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0:
+            return None
+        name, rest = value[:end + 1], value[end + 1:]
+    else:
+        name, colon, port = value.partition(":")
+        rest = colon + port
+    if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+        return None
+    return name or None
 
 
 class MJPEGServer:
     """Serve the newest published frame as MJPEG, plus a page and a JSON status endpoint.
 
     Endpoints: ``/`` the page; ``/stream.mjpg`` the ``multipart/x-mixed-replace`` stream; ``/frame.jpg``
-    the newest frame; ``/stats.json`` FPS and the current detections; ``/control?key=q|space|s|d``
-    (the page's buttons; read with :meth:`poll_control`). Frames are JPEG-encoded once per published
-    frame and only when a client asks, so an unwatched server costs nothing.
+    the newest frame; ``/stats.json`` FPS and the current detections; ``POST /control`` with
+    ``key=q|space|s|d`` (the page's buttons; read with :meth:`poll_control`), which needs the per-run
+    :attr:`token` in the ``X-CVTools-Token`` header (or a ``token`` form field). Frames are
+    JPEG-encoded once per published frame and only when a client asks, so an unwatched server costs
+    nothing.
+
+    Requests whose ``Host`` is not 127.0.0.1, localhost, [::1] or the bound address (any port) get
+    403, as do controls with a wrong token or from another origin; a connection silent for
+    ``timeout`` seconds is closed.
 
     Parameters
     ----------
@@ -36,6 +78,9 @@ class MJPEGServer:
         0 picks a free port; see :attr:`url`.
     quality : int
         JPEG quality.
+    timeout : float
+        Seconds a client may stay silent (sending its request, or not reading the stream) before its
+        connection is closed.
 
     Raises
     ------
@@ -49,8 +94,10 @@ class MJPEGServer:
     ...     print(server.url)
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, quality: int = 80):
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, quality: int = 80, timeout: float = 10.0):
         self.quality = int(quality)
+        #: The per-run secret the page sends with each control request.
+        self.token = secrets.token_urlsafe(24)
         self._cond = threading.Condition()
         self._frame: np.ndarray | None = None
         self._seq = 0
@@ -64,14 +111,28 @@ class MJPEGServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"
 
+            def setup(self):
+                self.timeout = float(timeout)  # a socket timeout: a silent client is dropped
+                super().setup()
+
             def log_message(self, *args):  # no access log on stderr
                 pass
+
+            def _host_ok(self) -> bool:
+                name = _host_name(self.headers.get("Host", ""))
+                if name is not None and name in server._hosts:
+                    return True
+                self._send(403, "text/plain", f"the Host header must name this machine ({', '.join(LOCAL_HOSTS)}); "
+                                              f"open {server.url}\n".encode())
+                return False
 
             def do_GET(self):
                 url = urlparse(self.path)
                 try:
+                    if not self._host_ok():
+                        return
                     if url.path in ("/", "/index.html"):
-                        self._send(200, "text/html; charset=utf-8", _page())
+                        self._send(200, "text/html; charset=utf-8", _page(server.token))
                     elif url.path == "/stats.json":
                         self._send(200, "application/json", json.dumps(server.stats()).encode())
                     elif url.path == "/frame.jpg":
@@ -83,25 +144,56 @@ class MJPEGServer:
                     elif url.path == "/stream.mjpg":
                         self._stream()
                     elif url.path == "/control":
-                        key = parse_qs(url.query).get("key", [""])[0]
-                        if key not in CONTROL_KEYS:
-                            self._send(400, "text/plain", f"key must be one of {CONTROL_KEYS}\n".encode())
-                            return
-                        try:
-                            server._controls.put_nowait(key)
-                        except queue.Full:
-                            pass
-                        self._send(200, "application/json", b'{"ok": true}')
+                        self._send(405, "text/plain", b"controls are POST requests (with the page's token)\n",
+                                   [("Allow", "POST")])
                     else:
                         self._send(404, "text/plain", b"not found\n")
-                except (BrokenPipeError, ConnectionResetError):
+                except OSError:  # the client left, or stopped reading for `timeout` seconds
                     pass
 
-            def _send(self, code, ctype, body):
+            def do_POST(self):
+                url = urlparse(self.path)
+                try:
+                    if not self._host_ok():
+                        return
+                    if url.path != "/control":
+                        self._send(404, "text/plain", b"not found\n")
+                        return
+                    origin = self.headers.get("Origin")
+                    if origin is not None and origin.lower() != f"http://{self.headers['Host'].strip().lower()}":
+                        self._send(403, "text/plain", b"controls are accepted from this server's page only\n")
+                        return
+                    try:
+                        length = int(self.headers.get("Content-Length") or 0)
+                    except ValueError:
+                        length = -1
+                    if not 0 <= length <= _MAX_BODY:
+                        self._send(413 if length > _MAX_BODY else 400, "text/plain", b"bad request body\n")
+                        return
+                    form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+                    token = self.headers.get(TOKEN_HEADER) or form.get("token", [""])[0]
+                    if not hmac.compare_digest(token.encode(), server.token.encode()):
+                        self._send(403, "text/plain", b"missing or wrong control token (reload the page)\n")
+                        return
+                    key = form.get("key", [""])[0]
+                    if key not in CONTROL_KEYS:
+                        self._send(400, "text/plain", f"key must be one of {CONTROL_KEYS}\n".encode())
+                        return
+                    try:
+                        server._controls.put_nowait(key)
+                    except queue.Full:
+                        pass
+                    self._send(200, "application/json", b'{"ok": true}')
+                except OSError:
+                    pass
+
+            def _send(self, code, ctype, body, headers=()):
                 self.send_response(code)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")
+                for name, value in (*_SAFE_HEADERS, *headers):
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -110,6 +202,8 @@ class MJPEGServer:
                 self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
                 self.send_header("Cache-Control", "no-store")
                 self.send_header("Connection", "close")
+                for name, value in _SAFE_HEADERS:
+                    self.send_header(name, value)
                 self.end_headers()
                 with server._cond:
                     server.clients += 1
@@ -138,6 +232,8 @@ class MJPEGServer:
                              f"--port, or 0 for a free one.") from exc
         self._httpd.daemon_threads = True
         self.host, self.port = self._httpd.server_address[:2]
+        bound = str(self.host).lower()
+        self._hosts = frozenset((*LOCAL_HOSTS, f"[{bound}]" if ":" in bound else bound))
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="cvtools-mjpeg", daemon=True)
         self._thread.start()
