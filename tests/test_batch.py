@@ -1,6 +1,7 @@
 """cvtools.batch.run and `cvtools batch` / `cvtools augment`: real folders, real files, real processes."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -462,3 +463,181 @@ def test_content_fingerprint_ignores_touch(tree, tmp_path):
     os.utime(tree / "rgba.png", ns=(st.st_atime_ns, st.st_mtime_ns + 2 * 10**9))
     again = run(tree, out2, "invert", **args)
     assert (again.processed, again.skipped) == (1, 2)
+
+
+# -- faults: killed parents, SIGTERM, scripts without the main guard, hostile names ----------------
+
+def _photos(root: Path, n: int, size=(240, 320)) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    yy, xx = np.mgrid[0:size[0], 0:size[1]]
+    for i in range(n):
+        img = np.dstack([(xx + 7 * i) % 256, (yy * 3 + i) % 256, (xx ^ yy) % 256]).astype(np.uint8)
+        cvtools.write(root / f"img{i:02d}.png", img)
+
+
+SLOW = "denoise:strength=5 | gaussian:sigma=2"  # ~0.1 s per 320x240 file: a run lasts a few seconds
+
+
+def _group_alive(pgid: int) -> list[str]:
+    """Processes of process group ``pgid`` that are still running (zombies waiting to be reaped do not count)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(text[:text.rindex(")") + 1])
+    return alive
+
+
+def _start_batch(src, out, *extra):
+    return subprocess.Popen([sys.executable, "-m", "cvtools", "batch", str(src), str(out), "-p", SLOW, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _wait_outputs(out: Path, count: int, proc, timeout=90):
+    deadline = time.monotonic() + timeout
+    while len(list(out.glob("img*.png"))) < count:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_of_the_parent_alone_leaves_no_process(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    _photos(src, 40)
+    proc = _start_batch(src, out, "-j", "2")
+    try:
+        _wait_outputs(out, 2, proc)
+        assert len(_group_alive(proc.pid)) >= 4  # parent, fork server, resource tracker, workers
+        proc.kill()  # the parent only: no cleanup runs in it
+        proc.communicate()
+        deadline = time.monotonic() + 15
+        while _group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = _group_alive(proc.pid)
+        assert not left, f"still running after the parent was killed: {left}"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert len(list(out.glob("img*.png"))) < 40, "the run ended before the kill"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_ctrl_c_print_the_summary_and_exit_130(tmp_path, sig):
+    src, out = tmp_path / "in", tmp_path / "out"
+    _photos(src, 40)
+    proc = _start_batch(src, out, "-j", "2", "--report", str(tmp_path / "r.json"))
+    try:
+        _wait_outputs(out, 4, proc)  # both workers started (a worker ignores Ctrl+C once started)
+        if sig == signal.SIGTERM:
+            proc.send_signal(sig)  # as `kill`, systemd or docker stop: the parent alone
+        else:
+            os.killpg(proc.pid, sig)  # Ctrl+C reaches the whole foreground process group
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 130, stderr
+    assert "interrupted: run the same command again to resume" in stdout, stdout + stderr
+    done = int(re.search(r"processed (\d+)", stdout).group(1))
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["interrupted"] and report["processed"] == done and not report["failed"], report
+    written = sorted(out.glob("img*.png"))
+    # the workers finished the files in hand (outputs whole); an output whose recording the signal cut
+    # short is on disk but not counted, and is redone by the next run
+    assert 2 <= done <= len(written) < 40, (done, len(written))
+    assert all(cvtools.read(p).shape == (240, 320, 3) for p in written)
+    deadline = time.monotonic() + 15
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _group_alive(proc.pid)
+    res = _cli("batch", str(src), str(out), "-p", SLOW, "--dry-run", "--json")
+    again = json.loads(res.stdout)  # a resume redoes only the rest
+    assert res.returncode == 0 and done <= again["skipped"] <= len(written), (done, again)
+    assert again["skipped"] + again["planned"] == 40
+
+
+GUARDLESS = """
+from cvtools.batch import run
+report = run({src!r}, {out!r}, "invert", workers=2)
+print(report.summary())
+"""
+
+
+def test_script_without_main_guard_gets_told_what_to_add(tmp_path):
+    _photos(tmp_path / "in", 3, size=(8, 8))
+    script = tmp_path / "script.py"
+    script.write_text(GUARDLESS.format(src=str(tmp_path / "in"), out=str(tmp_path / "out")))
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 1
+    assert f"{script}, line 3" in res.stderr and 'if __name__ == "__main__":' in res.stderr, res.stderr
+    assert "worker process died" not in res.stdout + res.stderr
+    assert not (tmp_path / "out").exists()
+    guarded = tmp_path / "guarded.py"
+    body = GUARDLESS.format(src=str(tmp_path / "in"), out=str(tmp_path / "out")).strip().splitlines()
+    guarded.write_text(body[0] + "\n\nif __name__ == \"__main__\":\n" + "".join(f"    {line}\n" for line in body[1:]))
+    res = subprocess.run([sys.executable, str(guarded)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 0 and "processed 3, skipped 0 (up to date), failed 0" in res.stdout, res.stderr
+    # workers=0 starts no process, so no guard is needed
+    inline = tmp_path / "inline.py"
+    inline.write_text(GUARDLESS.format(src=str(tmp_path / "in"), out=str(tmp_path / "o0")).replace("workers=2", "workers=0"))
+    res = subprocess.run([sys.executable, str(inline)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 0 and "processed 3" in res.stdout, res.stderr
+
+
+def test_run_refuses_while_a_worker_imports_the_main_script(tmp_path):
+    # what a worker process sees when the main script (imported as __mp_main__) calls run() at its top level
+    code = compile("run(src, out, 'invert', workers=0)", str(tmp_path / "script.py"), "exec")
+    with pytest.raises(cvtools.batch.BatchEngineError, match="importing the main script.*if __name__"):
+        exec(code, {"__name__": "__mp_main__", "run": run, "src": tmp_path, "out": tmp_path / "out"})
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file names with newlines")
+def test_a_file_name_cannot_forge_output_lines(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    cvtools.write(src / "good.png", _rand((8, 8)))
+    evil = "x.png\nFAILED forged.png: it was never read\nprocessed 99"
+    (src / (evil + ".png")).write_text("not an image")
+    res = _cli("batch", str(src), str(tmp_path / "out"), "-p", "invert", "-j", "0", "--report", str(tmp_path / "r.json"))
+    assert res.returncode == 1, res.stderr
+    lines = res.stdout.splitlines()
+    assert [line.split(":")[0][:6] for line in lines if line.startswith("FAILED")] == ["FAILED"]
+    assert not any(line.startswith(("FAILED forged", "processed 99")) for line in lines), res.stdout
+    assert repr(str(src / (evil + ".png"))) in res.stdout  # the name, quoted with its escapes
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["failed"][0]["path"] == str(src / (evil + ".png"))  # JSON keeps it exactly
+    res = _cli("batch", str(src), str(tmp_path / "o2"), "-p", "invert", "--dry-run")
+    assert "forged" not in "".join(line for line in res.stdout.splitlines() if not line.startswith("would write"))
+    assert len(res.stdout.splitlines()) == 3  # two files, one summary
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")
+def test_symlinks_into_output_are_not_inputs(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    cvtools.write(src / "a.png", _rand((8, 8), seed=1))
+    out.mkdir()
+    cvtools.write(out / "old.png", _rand((8, 8), seed=2))
+    (out / "sub").mkdir()
+    cvtools.write(out / "sub" / "deep.png", _rand((8, 8), seed=3))
+    os.symlink(out, src / "link-to-out")                  # the whole output folder
+    os.symlink(out / "sub", src / "link-to-sub")          # a folder inside it
+    os.symlink(out / "old.png", src / "link-to-old.png")  # one file in it
+    os.symlink(out / "a.png", src / "link-ahead.png")     # an output this very run writes
+    report = run(src, out, "invert", workers=0)
+    assert (report.processed, report.failed) == (1, [])
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == ["a.png", "old.png", "sub/deep.png"]
+    assert run(src, out, "invert", dry_run=True).skipped == 1
+    # an INPUT inside OUTPUT is allowed: its own files are inputs
+    assert run(out / "sub", out, "invert", workers=0).processed == 1 and (out / "deep.png").exists()

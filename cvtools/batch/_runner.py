@@ -28,7 +28,20 @@ ENGINES = ("local", "dask")
 
 
 class BatchEngineError(CvtoolsError, RuntimeError):
-    """The engine could not be started (e.g. no Dask scheduler at the given address)."""
+    """The engine could not be started (e.g. no Dask scheduler at the given address, or a script whose
+    worker processes would run it again because it lacks ``if __name__ == "__main__":``)."""
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl+C (or SIGTERM in the CLI); ``report`` says what was done before it.
+
+    It is a ``KeyboardInterrupt``, so an interrupted script stops as usual; outputs written so far
+    are complete and recorded, and the next run resumes.
+    """
+
+    def __init__(self, report: "BatchReport"):
+        super().__init__("the batch run was interrupted")
+        self.report = report
 
 
 FINGERPRINTS = ("stat", "content")
@@ -58,6 +71,8 @@ class BatchReport:
         the JPEG decoder).
     stopped : bool
         True when ``fail_fast`` stopped the run early.
+    interrupted : bool
+        True when Ctrl+C (or SIGTERM, in the CLI) stopped the run (see :class:`BatchInterrupted`).
     """
 
     processed: int = 0
@@ -68,6 +83,7 @@ class BatchReport:
     outputs: int = 0
     fused: int = 0
     stopped: bool = False
+    interrupted: bool = False
     dry_run: bool = False
     engine: str = "local"
     workers: int = 0
@@ -77,8 +93,8 @@ class BatchReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when nothing failed, 1 otherwise (the CLI's exit code)."""
-        return 1 if self.failed else 0
+        """The CLI's exit code: 0 when nothing failed, 1 when some files failed, 130 when interrupted."""
+        return 130 if self.interrupted else 1 if self.failed else 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -102,6 +118,8 @@ class BatchReport:
             text += f" ({rate:.1f} files/s)"
         if self.stopped:
             text += "; stopped at the first failure (--fail-fast)"
+        if self.interrupted:
+            text += "; interrupted: run the same command again to resume"
         return text
 
 
@@ -123,14 +141,20 @@ def _write(dst: str, image, quality, fsync: bool) -> int:
     return write(path, image, quality=quality, fsync=fsync).stat().st_size
 
 
-def _init_worker(threads: int | None) -> None:
+def _init_worker(threads: int | None, parent: int | None = None) -> None:
     """Give each worker process its share of cores: OpenCV's threads now, torch's and numba's
     (read from the environment when they are first imported, e.g. by the face descriptors) unless the
-    user set them."""
+    user set them. With ``parent`` (a local pool), also leave Ctrl+C to the parent, which stops the
+    run in order, and exit when the parent process ends."""
     import os
+    import signal
     import sys
 
     import cv2
+
+    if parent is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _exit_with(parent)
 
     n = max(1, int(threads or 1))
     cv2.setNumThreads(n)
@@ -138,6 +162,43 @@ def _init_worker(threads: int | None) -> None:
         os.environ.setdefault(var, str(n))
     if "torch" in sys.modules:  # already imported (fork): its pool is sized; resize it
         sys.modules["torch"].set_num_threads(n)
+
+
+def _exit_with(pid: int) -> None:
+    """End this worker process as soon as process ``pid`` (the batch parent) has ended.
+
+    A parent killed with SIGKILL runs no cleanup; without this its workers would wait for jobs for
+    ever, and keep the fork server and the resource tracker alive with them. The workers are the
+    fork server's children, so neither ``os.getppid()`` nor ``PR_SET_PDEATHSIG`` sees the batch
+    process end; a pidfd does (Linux >= 5.3; it also fires for a parent that is dead but not yet
+    reaped), elsewhere the pid is polled twice a second.
+    """
+    import select
+    import threading
+
+    def watch():
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            os._exit(1)
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            while not poller.poll():
+                pass
+            os._exit(1)
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except OSError:
+                pass
+
+    threading.Thread(target=watch, name="cvtools-batch-parent-watch", daemon=True).start()
 
 
 def _describe(exc: BaseException) -> str:
@@ -257,7 +318,7 @@ class _LocalEngine:
 
     def _start(self):
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx,
-                                         initializer=_init_worker, initargs=(self._threads,))
+                                         initializer=_init_worker, initargs=(self._threads, os.getpid()))
 
     def submit(self, job):
         try:
@@ -325,6 +386,55 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+_GUARD = 'if __name__ == "__main__":'
+
+
+def _check_not_rerun_by_a_worker() -> None:
+    """Refuse to run while a worker process is importing the main script (it lacks the guard)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "__mp_main__":
+            raise BatchEngineError(
+                f"cvtools.batch.run() was called while a worker process was importing the main script "
+                f"{frame.f_code.co_filename!r}: the script calls it at its top level. Worker processes import "
+                f"the main script, so put the call under `{_GUARD}` (or pass workers=0).")
+        frame = frame.f_back
+
+
+def _unguarded_main_call() -> tuple[str, int] | None:
+    """(file, line) when run() is called from the main script's top level outside ``if __name__ ==
+    "__main__":`` and worker processes would import that script again (as multiprocessing decides:
+    a script run by path, or a module run with -m that is not a package's __main__); else None."""
+    import ast
+
+    main = sys.modules.get("__main__")
+    spec_name = getattr(getattr(main, "__spec__", None), "name", None)
+    path = getattr(main, "__file__", None)
+    if spec_name is not None and (spec_name == "__main__" or spec_name.endswith(".__main__")):
+        return None
+    if not path or os.path.splitext(os.path.basename(path))[0] == "ipython":
+        return None
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_globals is getattr(main, "__dict__", None)
+                                     and frame.f_code.co_name == "<module>"
+                                     and os.path.abspath(frame.f_code.co_filename) == os.path.abspath(path)):
+        frame = frame.f_back
+    if frame is None:  # called from a function run later, not while the script is being executed
+        return None
+    try:
+        with open(path, "rb") as fh:
+            tree = ast.parse(fh.read(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    line = frame.f_lineno
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.If) and node.body
+                and any(isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(node.test))
+                and node.body[0].lineno <= line <= (node.body[-1].end_lineno or line)):
+            return None
+    return path, line
+
+
 def _is_within(path: Path, root: Path) -> bool:
     try:
         path.relative_to(root)
@@ -333,11 +443,29 @@ def _is_within(path: Path, root: Path) -> bool:
         return False
 
 
-def _iter_inputs(root: Path, *, recursive: bool, include, exclude):
+def _iter_inputs(root: Path, *, recursive: bool, include, exclude, avoid: Path | None = None):
+    """(path, relative path) of each input under ``root`` (resolved); with ``avoid`` (the output folder),
+    files that a symbolic link leads out of ``root`` into ``avoid`` (a link to the folder, a sub-folder
+    or the file) are not inputs."""
     from ..io import iter_images
 
     single = root.is_file()
+    inside: dict = {}  # folder -> whether it resolves into `avoid`, outside `root`
+
+    def escapes(real: Path) -> bool:
+        return _is_within(real, avoid) and not _is_within(real, root)
+
+    def in_avoid(path: Path) -> bool:
+        folder = path.parent
+        if folder not in inside:
+            if len(inside) > 4096:
+                inside.clear()
+            inside[folder] = escapes(folder.resolve())
+        return inside[folder] or (path.is_symlink() and escapes(path.resolve()))
+
     for path in iter_images(root, recursive=recursive):
+        if avoid is not None and not single and in_avoid(path):
+            continue
         rel = path.name if single else path.relative_to(root).as_posix()
         low, name = rel.lower(), path.name.lower()
         if include and not any(fnmatch.fnmatchcase(low, g) or fnmatch.fnmatchcase(name, g) for g in include):
@@ -460,6 +588,17 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
     -------
     BatchReport
 
+    Raises
+    ------
+    PipelineError
+        A bad pipeline (unknown operation, a parameter the operation rejects), before any file is read.
+    BatchEngineError
+        The engine cannot start; also when a script calls ``run`` with worker processes from its top
+        level without ``if __name__ == "__main__":`` (its workers would run the script again).
+    BatchInterrupted
+        Ctrl+C (a ``KeyboardInterrupt``; its ``report`` says what was done). Workers finish the file
+        in hand; the next run resumes.
+
     Examples
     --------
     >>> import cvtools, numpy as np, tempfile, pathlib
@@ -470,6 +609,7 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
     (1, [], (4, 4))
     """
     t0 = time.perf_counter()
+    _check_not_rerun_by_a_worker()
     pipeline = pipeline if isinstance(pipeline, Pipeline) else Pipeline(pipeline)
     check_choice(engine, ENGINES, name="engine")
     check_choice(fingerprint, FINGERPRINTS, name="fingerprint")
@@ -500,6 +640,13 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
     if out_root.exists() and not out_root.is_dir():
         raise ValueError(f"output {str(out_root)!r} exists and is not a folder.")
     pipeline.check_available()
+    if workers > 0 and not dry_run and (engine == "local" or scheduler is None):
+        site = _unguarded_main_call()
+        if site is not None:
+            raise BatchEngineError(
+                f"{site[0]}, line {site[1]}: cvtools.batch.run() with worker processes is called at the top "
+                f"level of the script. Worker processes import the main script again, and would run it "
+                f"again; put the call under `{_GUARD}` (or pass workers=0).")
     if progress is None:
         progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
 
@@ -589,6 +736,7 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
             finish(fut)
 
     limit = 2
+    interrupted = False
     try:
         if manifest.existed and not dry_run:
             manifest.remove_stale_temporaries()
@@ -596,7 +744,7 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
             from tqdm import tqdm
 
             total = sum(1 for _ in _iter_inputs(src_root, recursive=recursive, include=include,
-                                                exclude=exclude))
+                                                exclude=exclude, avoid=out_root))
             try:  # a pseudo-terminal may report a 0x0 size, which would hide the bar
                 size = os.get_terminal_size(sys.stderr.fileno())
                 dynamic = size.columns > 0 and size.lines > 0
@@ -606,7 +754,7 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
                        ncols=None if dynamic else 100, nrows=None if dynamic else 24,
                        desc="dry run" if dry_run else "batch", smoothing=0.1)
         for src_path, src_rel in _iter_inputs(src_root, recursive=recursive, include=include,
-                                              exclude=exclude):
+                                              exclude=exclude, avoid=out_root):
             if fail_fast and report.failed:
                 report.stopped = True
                 break
@@ -663,6 +811,8 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
                 finish(fut)
         if fail_fast and report.failed:
             report.stopped = True
+    except KeyboardInterrupt:  # Ctrl+C, or SIGTERM in the CLI: stop in order, then say what was done
+        interrupted = True
     finally:
         cancel = bool(in_flight)
         if eng is not None:
@@ -670,8 +820,14 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
                 eng.close(cancel=cancel)
             except Exception:  # pragma: no cover - shutting down after an interrupt
                 traceback.print_exc(file=sys.stderr)
+        if interrupted:  # jobs that finished while the pool shut down are recorded, not redone
+            for fut in [f for f in in_flight if f.done() and not f.cancelled() and f.exception() is None]:
+                finish(fut)
         if bar is not None:
             bar.close()
         manifest.close()
     report.seconds = round(time.perf_counter() - t0, 3)
+    if interrupted:
+        report.interrupted = True
+        raise BatchInterrupted(report)
     return report

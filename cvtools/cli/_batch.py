@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 
 
 def add_run_options(p, *, fuse: bool = True) -> None:
@@ -51,7 +54,8 @@ def register(sub) -> None:
                     "skips outputs that are up to date), atomic writes, bad files recorded and skipped. "
                     "List the operations with `cvtools ops`.",
         epilog='Example: cvtools batch photos/ small/ --pipeline "resize:scale=0.5 | gaussian:sigma=1 | '
-               'equalize" --format jpg --quality 90. Exit codes: 0 ok, 1 some files failed, 2 usage error.')
+               'equalize" --format jpg --quality 90. Exit codes: 0 ok, 1 some files failed, 2 usage error, '
+               '130 interrupted (Ctrl+C or SIGTERM; the summary is printed and the next run resumes).')
     p.add_argument("--pipeline", "-p", metavar="TEXT", default=None,
                    help='operations separated by "|", each name:key=value,key=value, e.g. '
                         '"resize:scale=0.5 | gaussian:sigma=1 | equalize" (empty: convert formats only)')
@@ -68,6 +72,34 @@ def _error(command: str, exc) -> int:
     return 2
 
 
+def shown(text: str) -> str:
+    """``text`` for one line of output: as is when printable, else quoted with escapes (``'a\\nb'``),
+    so that a file name holding a newline cannot forge a line such as ``FAILED ...``."""
+    return text if text.isprintable() else repr(text)
+
+
+def _escaped(text: str) -> str:
+    """A message on one line: control and other unprintable characters escaped, spaces kept."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (``kill``, ``docker stop``, systemd) stops the run as Ctrl+C does: in order, with the summary."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def load_pipeline(args):
     from cvtools.batch import Pipeline
 
@@ -80,28 +112,31 @@ def load_pipeline(args):
 
 def execute(args, pipeline, *, command: str, copies: int = 1, seed=None, copy_suffix=None) -> int:
     """Run the batch described by ``args`` and print the results; returns the exit code."""
-    from cvtools.batch import PipelineError, run as batch_run
+    from cvtools.batch import BatchInterrupted, PipelineError, run as batch_run
 
     quiet = args.quiet or args.json
 
     def on_file(event):
         action = event["action"]
         if action == "fail" and not quiet:
-            print(f"FAILED {event['input']}: {event['error']}", flush=True)
+            print(f"FAILED {shown(event['input'])}: {_escaped(event['error'])}", flush=True)
         elif action == "process" and not args.json:  # dry run
-            print(f"would write {', '.join(event['outputs'])}  <- {event['input']}")
+            print(f"would write {', '.join(map(shown, event['outputs']))}  <- {shown(event['input'])}")
         elif args.verbose and not args.json and action in ("done", "skip"):
             verb = "wrote" if action == "done" else "up to date"
-            print(f"{verb} {', '.join(event['outputs'])}")
+            print(f"{verb} {', '.join(map(shown, event['outputs']))}")
 
     try:
-        report = batch_run(
-            args.input, args.output, pipeline, workers=args.workers, engine=args.engine,
-            scheduler=args.scheduler, recursive=args.recursive, include=args.include,
-            exclude=args.exclude, format=args.format, quality=args.quality, overwrite=args.overwrite,
-            fail_fast=args.fail_fast, dry_run=args.dry_run, progress=False if args.quiet else None,
-            copies=copies, seed=seed, copy_suffix=copy_suffix, fsync=args.fsync, fuse=getattr(args, "fuse", True), fingerprint=args.fingerprint,
-            on_file=on_file)
+        with _sigterm_as_interrupt():
+            report = batch_run(
+                args.input, args.output, pipeline, workers=args.workers, engine=args.engine,
+                scheduler=args.scheduler, recursive=args.recursive, include=args.include,
+                exclude=args.exclude, format=args.format, quality=args.quality, overwrite=args.overwrite,
+                fail_fast=args.fail_fast, dry_run=args.dry_run, progress=False if args.quiet else None,
+                copies=copies, seed=seed, copy_suffix=copy_suffix, fsync=args.fsync,
+                fuse=getattr(args, "fuse", True), fingerprint=args.fingerprint, on_file=on_file)
+    except BatchInterrupted as exc:  # Ctrl+C or SIGTERM: the summary of what was done, exit 130
+        report = exc.report
     except (PipelineError, ValueError, TypeError, KeyError, FileNotFoundError, ImportError) as exc:
         return _error(command, exc)
     if args.report:
