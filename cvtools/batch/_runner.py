@@ -821,8 +821,12 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
             except Exception:  # pragma: no cover - shutting down after an interrupt
                 traceback.print_exc(file=sys.stderr)
         if interrupted:  # jobs that finished while the pool shut down are recorded, not redone
-            for fut in [f for f in in_flight if f.done() and not f.cancelled() and f.exception() is None]:
-                finish(fut)
+            for fut in list(in_flight):
+                try:
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        finish(fut)
+                except Exception:  # pragma: no cover - an engine already closed: the next run redoes it
+                    pass
         if bar is not None:
             bar.close()
         manifest.close()
