@@ -185,6 +185,11 @@ def _object_array(tmp):
     return _zip(tmp / "m.npz", [_meta_entry(), _stored("coef.npy", _npy_header((1,), "|O") + b"\x80\x04N.")])
 
 
+def _huge_meta(tmp):
+    raw = b'{"info": "' + b"x" * (5 << 20) + b'"}'
+    return _zip(tmp / "m.npz", [_stored("__meta__.npy", _npy_header((len(raw),), "|u1") + raw)])
+
+
 def _text_entry(tmp):
     return _zip(tmp / "m.npz", [_meta_entry(), _stored("readme.txt", b"hello")])
 
@@ -226,7 +231,7 @@ CASES = {
     "arch blocks": (_cnn_arch(blocks=10 ** 6), r"`arch.blocks` must be an integer in 1..8"),
     "arch dropout": (_cnn_arch(dropout=float("nan")), r"`arch.dropout` must be a number in \[0, 1\)"),
     "arch stride": (_cnn_arch(stem_stride=0), r"`arch.stem_stride` must be 1 or 2"),
-    "cnn weights for another arch": (_cnn_arch(widths=[8, 16]), r"has shape .*; this model needs"),
+    "cnn weights for another arch": (_cnn_arch(widths=[8, 16]), r"has shape .*; expected"),
     "NaN weights (cnn)": (_nan("w.stem.0.weight", _cnn_parts), "'w.stem.0.weight' contains NaN"),
     "negative variance": (_arrays(lambda a: a["w.stem.1.running_var"].__setitem__(0, -1.0), _cnn_parts),
                           "negative variances"),
@@ -235,8 +240,9 @@ CASES = {
     "npy header lies": (_lying_header, "declares 8,000,000,000,000 bytes"),
     "central directory lies": (_lying_directory, "cannot be read: Bad CRC-32"),
     "object array": (_object_array, "dtype object; only plain numeric arrays"),
+    "meta of 5 MiB": (_huge_meta, "'__meta__' declares 5,242,\\d+ bytes .*; at most 4,194,304"),
     "not an npy entry": (_text_entry, "'readme.txt' is not a .npy array"),
-    "zip bomb": (lambda tmp: _zip_bomb(tmp / "m.npz"), f"declare 1,870,000,\\d+ bytes uncompressed; a model may hold at most {MAX_MODEL_BYTES:,}"),
+    "zip bomb": (lambda tmp: _zip_bomb(tmp / "m.npz"), f"declare 1,870,000,\\d+ bytes uncompressed; at most {MAX_MODEL_BYTES:,} are allowed"),
 }
 
 

@@ -94,7 +94,7 @@ def test_unknown_beyond_threshold(faces):
 def test_gallery_cache(gallery_dir, tmp_path, monkeypatch, faces):
     cache = tmp_path / "cache"
     g1 = Gallery.from_folder(gallery_dir, cache_dir=cache)
-    files = list(cache.glob("face-v1-*.npz"))
+    files = list(cache.glob("face-v*-*.npz"))
     assert len(files) == 1
     with np.load(files[0], allow_pickle=False) as z:  # plain arrays
         assert z["vectors"].shape == (2, 128) and len(z["hashes"][0]) == 64
@@ -369,3 +369,93 @@ def test_a_broken_torch_port_falls_back_to_dlib(monkeypatch):
         _, got = _face.describe_faces(img, boxes)
     np.testing.assert_allclose(got, expected, atol=1e-6)
     assert _face.descriptor_backend() == "dlib"
+
+
+def _coffee_rocket(root):
+    from skimage import data
+
+    for name, img in (("coffee", data.coffee()[40:300, 150:450]), ("rocket", data.rocket()[50:350, 150:400])):
+        (root / name).mkdir(parents=True)
+        cvtools.write(root / name / "ref.png", img)
+    return root
+
+
+def _signed(path, kind, arrays):
+    """Rewrite a cache with ``arrays``, signed with this user's key (as only cvtools itself could)."""
+    from cvtools.identify._gallery import _cache_key, _cache_mac
+
+    with open(path, "wb") as f:
+        np.savez(f, mac=np.array(_cache_mac(_cache_key(), kind, arrays)), **arrays)
+
+
+def test_gallery_cache_short_offsets_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    root = _coffee_rocket(tmp_path / "objects")
+    g1 = Gallery.from_folder(root, "object", cache_dir=tmp_path / "c")
+    (cache,) = (tmp_path / "c").glob("object-v*.npz")
+    with np.load(cache) as z:
+        arrays = {k: z[k] for k in z.files if k != "mac"}
+    arrays["offsets"] = arrays["offsets"][:-1]  # one entry short, yet correctly signed
+    _signed(cache, "object", arrays)
+    with pytest.warns(cvtools.CvtoolsWarning, match=r"not a valid cvtools gallery file: array 'offsets' has "
+                                                    r"shape \(2,\); expected \(3,\); rebuilding it"):
+        g2 = Gallery.from_folder(root, "object", cache_dir=tmp_path / "c")
+    assert g2.labels == g1.labels
+    for a, b in zip(g1._objects, g2._objects):
+        np.testing.assert_array_equal(a[0], b[0]) and np.testing.assert_array_equal(a[1], b[1])
+    # the rebuilt cache is valid again: nothing is recomputed, no warning
+    calls = []
+    orig = Gallery._entry_from_image
+    monkeypatch.setattr(Gallery, "_entry_from_image", lambda self, *a, **k: calls.append(1) or orig(self, *a, **k))
+    Gallery.from_folder(root, "object", cache_dir=tmp_path / "c")
+    assert calls == []
+
+
+def test_edited_gallery_cache_cannot_change_identities(gallery_dir, tmp_path, monkeypatch, faces):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    key_file = tmp_path / "xdg" / "cvtools" / "gallery-cache.key"
+    g = Gallery.from_folder(gallery_dir, cache_dir=tmp_path / "c")
+    assert key_file.stat().st_mode & 0o777 == 0o600 and len(key_file.read_bytes()) == 32
+    (cache,) = (tmp_path / "c").glob("face-v*.npz")
+    with np.load(cache) as z:
+        arrays = {k: z[k] for k in z.files}
+    assert g.identify(faces["grace"]).identities.tolist() == ["grace"]
+    # someone swaps the two people's descriptors and recomputes a plain SHA-256 as "signature"
+    import hashlib
+
+    arrays["vectors"] = arrays["vectors"][::-1].copy()
+    forged = {k: v for k, v in arrays.items() if k != "mac"}
+    digest = hashlib.sha256(b"".join(np.ascontiguousarray(forged[k]).tobytes() for k in sorted(forged)))
+    with open(cache, "wb") as f:
+        np.savez(f, mac=np.array(digest.hexdigest()), **forged)
+    with pytest.warns(cvtools.CvtoolsWarning, match="not a valid cvtools gallery file: its signature does not "
+                                                    "match its content"):
+        g2 = Gallery.from_folder(gallery_dir, cache_dir=tmp_path / "c")
+    assert g2.identify(faces["grace"]).identities.tolist() == ["grace"]
+    assert g2.identify(faces["eileen"]).identities.tolist() == ["eileen"]
+    np.testing.assert_allclose(g2.embeddings, g.embeddings, atol=1e-6)
+    # another user (another key) keeps a cache of their own beside it, never reading this one
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other-user"))
+    Gallery.from_folder(gallery_dir, cache_dir=tmp_path / "c")
+    assert len(list((tmp_path / "c").glob("face-v*.npz"))) == 2
+
+
+def test_gallery_cache_bomb_is_refused(tmp_path, monkeypatch):
+    """A cache declaring far more than its images could need is refused before it is inflated."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    import zipfile
+
+    root = _coffee_rocket(tmp_path / "objects")
+    Gallery.from_folder(root, "object", cache_dir=tmp_path / "c")
+    (cache,) = (tmp_path / "c").glob("object-v*.npz")
+    with zipfile.ZipFile(cache, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("desc.npy", "w") as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False,
+                                                     "shape": (2 ** 17, 128)})
+            for _ in range(4):
+                f.write(bytes(1 << 24))
+    assert cache.stat().st_size < 2_000_000
+    with pytest.warns(cvtools.CvtoolsWarning, match=r"not a valid cvtools gallery file: its arrays declare "
+                                                    r"67,108,\d+ bytes uncompressed; at most 37,523,968 are allowed"):
+        g = Gallery.from_folder(root, "object", cache_dir=tmp_path / "c")
+    assert g.names == ["coffee", "rocket"]

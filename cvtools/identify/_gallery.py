@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ KINDS = ("face", "object")
 FACE_THRESHOLD = 0.6
 #: Default minimum RANSAC inliers for an object match.
 MIN_INLIERS = 12
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _NO_FACE = ("skip", "whole", "error")
 
 
@@ -194,7 +195,11 @@ class Gallery:
         cache : bool
             Keep the embeddings on disk, keyed by the SHA-256 of each file's bytes, so a second
             build only computes new or changed files. Stored as a plain ``.npz`` (never a pickle)
-            in :func:`default_cache_dir` (``root/.cvtools-cache/`` when writable).
+            in :func:`default_cache_dir` (``root/.cvtools-cache/`` when writable), signed with an
+            HMAC-SHA256 of its whole content under a per-user secret key
+            (``$XDG_CACHE_HOME/cvtools/gallery-cache.key``, mode 0600, made on first use): a cache
+            edited by anyone else, corrupt or inconsistent is "not a valid cvtools gallery file"
+            (one warning) and is rebuilt from the images, so it can never change identities.
         cache_dir : str or pathlib.Path, optional
             Put the cache here instead.
         no_face : {"skip", "whole", "error"}
@@ -219,10 +224,11 @@ class Gallery:
         key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
         cache_file = None
         old = {}
-        if cache:
+        signing_key = _cache_key() if cache else None
+        if signing_key is not None:
             cache_file = Path(cache_dir) if cache_dir is not None else default_cache_dir(root)
-            cache_file = cache_file / f"{kind}-v{CACHE_VERSION}-{key}.npz"
-            old = _read_cache(cache_file, kind)
+            cache_file = cache_file / f"{kind}-v{CACHE_VERSION}-{key}-{_key_id(signing_key)}.npz"
+            old = _read_cache(cache_file, kind, signing_key, len(paths))
         new, missing = {}, []
         show = sys.stderr.isatty() if progress is None else bool(progress)
         for path, name in tqdm(list(zip(paths, labels)), desc=f"{kind} gallery", disable=not show,
@@ -247,7 +253,7 @@ class Gallery:
                           f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}",
                           CvtoolsWarning, stacklevel=2)
         if cache_file is not None and (set(new) != set(old)):
-            _write_cache(cache_file, kind, new)
+            _write_cache(cache_file, kind, new, signing_key)
         return gallery
 
     # -- identification ------------------------------------------------------------------------------
@@ -352,26 +358,126 @@ class Gallery:
                                       polygons=polys, data={"inliers": np.array(inl, np.int64)})
 
 
-def _read_cache(path: Path, kind: str) -> dict:
-    """digest -> entry from a cache file; {} if absent or unreadable (it is then rebuilt)."""
+# --------------------------------------------------------------------------------- the embedding cache
+#: Largest cache entry per image, in bytes: the face vector and box, or up to 4000 SIFT keypoints.
+_ENTRY_BYTES = {"face": 1024, "object": 4000 * (2 + 128) * 4 + 1024}
+_KEYS: dict = {}
+
+
+def _cache_key() -> bytes | None:
+    """The per-user secret that signs gallery caches, or None (with a warning) when it cannot be kept.
+
+    32 random bytes in ``$XDG_CACHE_HOME/cvtools/gallery-cache.key`` (``~/.cache`` when unset), created
+    atomically with mode 0600 on first use. Another user who can write a shared gallery's cache
+    folder cannot read it, so cannot forge a cache this user will trust.
+    """
+    import secrets
+
+    path = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cvtools" / "gallery-cache.key"
+    if path in _KEYS:
+        return _KEYS[path]
+    key = None
+    try:
+        for _ in range(3):
+            try:
+                data = path.read_bytes()
+                if len(data) == 32:
+                    key = data
+                    break
+            except FileNotFoundError:
+                pass
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, secrets.token_bytes(32))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, path)  # atomic: the first process to get there wins, the others read its key
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
+    except OSError as exc:
+        warnings.warn(f"cannot keep the gallery cache key {str(path)!r} ({exc}); the embedding cache is "
+                      "not used (every image is described again).", CvtoolsWarning, stacklevel=3)
+    _KEYS[path] = key
+    return key
+
+
+def _key_id(key: bytes) -> str:
+    """A short public name of the key, so users sharing a gallery folder keep separate caches."""
+    return hashlib.sha256(b"cvtools gallery key id" + key).hexdigest()[:8]
+
+
+def _cache_mac(key: bytes, kind: str, arrays: dict) -> str:
+    """HMAC-SHA256 of every array (name, dtype, shape, bytes) of a cache, in name order."""
+    h = hmac.new(key, f"cvtools.gallery v{CACHE_VERSION} {kind}".encode(), hashlib.sha256)
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"|{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+def _cache_entries(arrays: dict, kind: str) -> dict:
+    """digest -> entry of a verified cache, every array checked; raises Invalid."""
+    from ..recognize._modelfile import Invalid, check_array, check_no_extra
+
+    hashes = arrays.get("hashes")
+    if hashes is None or hashes.ndim != 1 or hashes.dtype != np.dtype("<U64"):
+        raise Invalid("array 'hashes' must be a list of SHA-256 hex digests")
+    if not all(len(h) == 64 and set(h) <= set("0123456789abcdef") for h in hashes.tolist()):
+        raise Invalid("array 'hashes' holds something other than SHA-256 hex digests")
+    n = len(hashes)
+    hashes = hashes.tolist()
+    if kind == "face":
+        check_no_extra(arrays, ("hashes", "found", "vectors", "boxes"))
+        found = check_array(arrays, "found", (n,), kind="b")
+        vec = check_array(arrays, "vectors", (n, 128))
+        box = check_array(arrays, "boxes", (n, 4))
+        return {h: ((vec[i], box[i]) if found[i] else "none") for i, h in enumerate(hashes)}
+    check_no_extra(arrays, ("hashes", "offsets", "pts", "desc", "shapes"))
+    off = check_array(arrays, "offsets", (n + 1,), kind="i")
+    m = int(off[-1])
+    if off[0] != 0 or (np.diff(off) < 0).any():
+        raise Invalid("array 'offsets' must start at 0 and never decrease")
+    pts = check_array(arrays, "pts", (m, 2))
+    desc = check_array(arrays, "desc", (m, 128))
+    shapes = check_array(arrays, "shapes", (n, 2), kind="i")
+    if (shapes < 1).any():
+        raise Invalid("array 'shapes' holds image sizes below 1")
+    return {h: (pts[off[i]:off[i + 1]], desc[off[i]:off[i + 1]], tuple(int(v) for v in shapes[i]))
+            for i, h in enumerate(hashes)}
+
+
+def _read_cache(path: Path, kind: str, key: bytes, n_images: int) -> dict:
+    """digest -> entry from a cache file; {} if absent, or (with a warning) when it is not a valid
+    cvtools gallery file: unreadable, larger than its images could need, signed with another key,
+    edited, or inconsistent. The caller then rebuilds it."""
+    from ..recognize._modelfile import Invalid, read_npz
+
     if not path.is_file():
         return {}
+    # room for entries of images removed since the cache was written (dropped at the next write)
+    limit = 2 ** 16 + _ENTRY_BYTES[kind] * max(2 * n_images, n_images + 16)
     try:
-        with np.load(path, allow_pickle=False) as z:
-            hashes = [str(h) for h in z["hashes"]]
-            if kind == "face":
-                found, vec, box = z["found"], z["vectors"], z["boxes"]
-                return {h: ((vec[i], box[i]) if found[i] else "none") for i, h in enumerate(hashes)}
-            off, pts, desc, shapes = z["offsets"], z["pts"], z["desc"], z["shapes"]
-            return {h: (pts[off[i]:off[i + 1]], desc[off[i]:off[i + 1]], tuple(int(v) for v in shapes[i]))
-                    for i, h in enumerate(hashes)}
-    except (OSError, ValueError, KeyError) as exc:
-        warnings.warn(f"gallery cache {str(path)!r} is unreadable ({exc}); rebuilding it.",
+        arrays = read_npz(path, max_bytes=limit, kinds="buifU")
+        mac = arrays.pop("mac", None)
+        if mac is None or mac.shape != () or mac.dtype.kind != "U":
+            raise Invalid("it has no signature")
+        if not hmac.compare_digest(str(mac), _cache_mac(key, kind, arrays)):
+            raise Invalid("its signature does not match its content (edited, or written by another user)")
+        return _cache_entries(arrays, kind)
+    except (Invalid, OSError) as exc:
+        warnings.warn(f"gallery cache {str(path)!r} is not a valid cvtools gallery file: {exc}; rebuilding it.",
                       CvtoolsWarning, stacklevel=3)
         return {}
 
 
-def _write_cache(path: Path, kind: str, entries: dict) -> None:
+def _write_cache(path: Path, kind: str, entries: dict, key: bytes) -> None:
     hashes = np.array(list(entries), dtype="<U64")
     vals = list(entries.values())
     if kind == "face":
@@ -392,8 +498,9 @@ def _write_cache(path: Path, kind: str, entries: dict) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".{os.getpid()}.part")
+        arrays["hashes"] = hashes
         with open(tmp, "wb") as f:
-            np.savez(f, hashes=hashes, **arrays)
+            np.savez(f, mac=np.array(_cache_mac(key, kind, arrays)), **arrays)
         os.replace(tmp, path)
     except OSError as exc:
         warnings.warn(f"could not write the gallery cache {str(path)!r}: {exc}", CvtoolsWarning, stacklevel=3)

@@ -54,7 +54,7 @@ def model_file_error(path, reason: str) -> ModelFileError:
     return ModelFileError(f"`path` {str(path)!r} is not a valid cvtools model file: {reason}")
 
 
-def _array_header(f, name: str):
+def _array_header(f, name: str, kinds: str):
     """(shape, fortran_order, dtype) of the ``.npy`` stream ``f``, header read and checked only."""
     from numpy.lib import format as npy
 
@@ -68,36 +68,37 @@ def _array_header(f, name: str):
             raise ValueError(f"unknown .npy version {version}")
     except (ValueError, EOFError, SyntaxError, TypeError) as exc:
         raise Invalid(f"entry {name!r} is not a .npy array ({exc})") from None
-    if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+    if dtype.hasobject or dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None:
         raise Invalid(f"array {name!r} has dtype {dtype}; only plain numeric arrays are allowed "
                       "(pickled objects are never loaded)")
     return shape, fortran, dtype
 
 
-def read_model_file(path) -> tuple[dict, dict]:
-    """``(meta, arrays)`` of a model file, or :class:`Invalid` saying why it is not one.
+def read_npz(path, *, max_bytes: int = MAX_MODEL_BYTES, kinds: str = "biuf", entry_limits=None) -> dict:
+    """The arrays of a ``.npz`` file, or :class:`Invalid` saying why it cannot be one we accept.
 
     Everything is bounded before it is read: the file size, the number of arrays, the bytes each
-    array declares (central directory and ``.npy`` header, which must agree) and their total.
+    array declares (central directory and ``.npy`` header, which must agree) and their total, all
+    at most ``max_bytes`` (``entry_limits`` may set a lower bound per array name); dtypes are
+    limited to ``kinds`` (never objects).
     """
     path = Path(path)
     size = path.stat().st_size
-    if size > MAX_MODEL_BYTES:
-        raise Invalid(f"the file has {size:,} bytes; a model file may have at most {MAX_MODEL_BYTES:,}")
+    if size > max_bytes:
+        raise Invalid(f"the file has {size:,} bytes; at most {max_bytes:,} are allowed")
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, ValueError, EOFError) as exc:
-        raise Invalid(f"not a .npz archive (expected a .npz written by Classifier.save; pickles are "
-                      f"never loaded): {exc}") from None
+        raise Invalid(f"not a .npz archive (pickles are never loaded): {exc}") from None
     arrays: dict[str, np.ndarray] = {}
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_ARRAYS:
-            raise Invalid(f"it holds {len(infos):,} entries; a model file may hold at most {MAX_ARRAYS:,}")
+            raise Invalid(f"it holds {len(infos):,} entries; at most {MAX_ARRAYS:,} are allowed")
         declared = sum(i.file_size for i in infos)
-        if declared > MAX_MODEL_BYTES:
-            raise Invalid(f"its arrays declare {declared:,} bytes uncompressed; a model may hold at most "
-                          f"{MAX_MODEL_BYTES:,} (a zip bomb?)")
+        if declared > max_bytes:
+            raise Invalid(f"its arrays declare {declared:,} bytes uncompressed; at most {max_bytes:,} are "
+                          "allowed (a zip bomb?)")
         for info in infos:
             if not info.filename.endswith(".npy") or info.is_dir():
                 raise Invalid(f"entry {info.filename!r} is not a .npy array")
@@ -108,12 +109,13 @@ def read_model_file(path) -> tuple[dict, dict]:
                 raise Invalid(f"array {name!r} is encrypted")
             try:
                 with zf.open(info) as f:
-                    shape, fortran, dtype = _array_header(f, name)
+                    shape, fortran, dtype = _array_header(f, name, kinds)
                     count = math.prod(shape)
                     nbytes = count * dtype.itemsize
-                    if name == "__meta__" and (len(shape) != 1 or dtype != np.uint8 or nbytes > MAX_META_BYTES):
-                        raise Invalid(f"the __meta__ header must be at most {MAX_META_BYTES:,} bytes of "
-                                      f"JSON; got a {dtype} array of shape {shape}")
+                    limit = (entry_limits or {}).get(name, max_bytes)
+                    if nbytes > limit:
+                        raise Invalid(f"array {name!r} declares {nbytes:,} bytes (shape {shape}, {dtype}); "
+                                      f"at most {limit:,} are allowed")
                     start = f.tell()
                     if start + nbytes != info.file_size:
                         raise Invalid(f"array {name!r} declares {nbytes:,} bytes (shape {shape}, {dtype}) "
@@ -129,10 +131,19 @@ def read_model_file(path) -> tuple[dict, dict]:
                 raise Invalid(f"array {name!r} cannot be read: {exc}") from None
             arr = np.frombuffer(buf, dtype=dtype, count=count)
             arrays[name] = arr.reshape(shape, order="F" if fortran else "C")
-    if "__meta__" not in arrays:
+    return arrays
+
+
+def read_model_file(path) -> tuple[dict, dict]:
+    """``(meta, arrays)`` of a model file (see :func:`read_npz`), or :class:`Invalid`."""
+    arrays = read_npz(path, entry_limits={"__meta__": MAX_META_BYTES})
+    raw = arrays.pop("__meta__", None)
+    if raw is None:
         raise Invalid("it has no __meta__ header (expected a .npz written by Classifier.save)")
-    meta = _parse_meta(arrays.pop("__meta__"))
-    return meta, arrays
+    if raw.ndim != 1 or raw.dtype != np.uint8 or raw.nbytes > MAX_META_BYTES:
+        raise Invalid(f"the __meta__ header must be at most {MAX_META_BYTES:,} bytes of JSON; got a "
+                      f"{raw.dtype} array of shape {raw.shape}")
+    return _parse_meta(raw), arrays
 
 
 def _parse_meta(raw: np.ndarray) -> dict:
@@ -199,7 +210,7 @@ def check_array(arrays: dict, name: str, shape: tuple, *, kind: str = "f", finit
     if arr.dtype.kind not in kind:
         raise Invalid(f"array {name!r} has dtype {arr.dtype}; expected {'a float' if kind == 'f' else kind}")
     if arr.shape != tuple(shape):
-        raise Invalid(f"array {name!r} has shape {arr.shape}; this model needs {tuple(shape)}")
+        raise Invalid(f"array {name!r} has shape {arr.shape}; expected {tuple(shape)}")
     if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise Invalid(f"array {name!r} contains NaN or infinite values")
     return arr
