@@ -142,7 +142,7 @@ s = ds[3]
 print(s, "size (H, W) =", s.size)
 print(s.detections.labels.tolist())
 print(s.detections.xyxy.round(1))
-picked = [ds[i] for i in (0, 3, 4, 5, 6, 7)]
+picked = list(ds[[0, 3, 4]]) + list(ds.split("val")[:3])
 show([viz.draw_detections(x.read(), x.detections) for x in picked], [f"{x.split}: {x.path.name}" for x in picked])
 """)
 
