@@ -233,23 +233,31 @@ def _evaluate(gts, preds, classes, *, iou_thresholds=IOU_THRESHOLDS, areas=AREA_
     scores = -np.ones((T, R, K, A, M))
     counts = {}
     top = max_dets[-1]
-    # Per image, once: the arrays every class selects its rows from.
-    g_all = []
-    for g in gts:
+    # Per image, once: the arrays every class selects its rows from, and which rows each class has.
+    g_all, p_all = [], []
+    rows_of = {c: {} for c in classes}  # class -> {image: (gt rows, prediction rows)}
+    empty = np.zeros(0, np.intp)
+    for i, (g, p) in enumerate(zip(gts, preds)):
         xywh = _xywh(g)
         crowd = _flag(g, "iscrowd")
         area = np.asarray(g.data["area"], np.float64).reshape(-1) if "area" in g.data else xywh[:, 2] * xywh[:, 3]
-        g_all.append((g.labels, xywh, crowd, crowd | _flag(g, "ignore") | _flag(g, "difficult"), area))
-    p_all = [(p.labels, _xywh(p), p.scores.astype(np.float64)) for p in preds]
+        g_all.append((xywh, crowd, crowd | _flag(g, "ignore") | _flag(g, "difficult"), area))
+        p_all.append((_xywh(p), p.scores.astype(np.float64)))
+        for which, labels in ((0, g.labels), (1, p.labels)):
+            groups: dict = {}
+            for j, v in enumerate(labels.tolist()):
+                groups.setdefault(v, []).append(j)
+            for v, idx in groups.items():
+                if v in rows_of:
+                    pair = rows_of[v].setdefault(i, [empty, empty])
+                    pair[which] = np.asarray(idx, np.intp)
     for k, c in enumerate(classes):
         evals = [[] for _ in range(A)]  # per area range: (scores, matched, ignored, gt_ignore) per image
         n_gt = n_pred = 0
-        for (g_lab, g_box, g_crowd, g_ignore, g_area), (p_lab, p_box, p_score) in zip(g_all, p_all):
-            gsel = g_lab == c
-            psel = p_lab == c
-            if not gsel.any() and not psel.any():
-                continue
-            n_pred += int(psel.sum())
+        for i in sorted(rows_of[c]):  # images in order: ties between scores are broken as pycocotools does
+            gsel, psel = rows_of[c][i]
+            (g_box, g_crowd, g_ignore, g_area), (p_box, p_score) = g_all[i], p_all[i]
+            n_pred += len(psel)
             s = p_score[psel]
             order = np.argsort(-s, kind="mergesort")[:top]
             p_xywh = p_box[psel][order]
