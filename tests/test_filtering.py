@@ -497,3 +497,133 @@ def test_bad_images(fn):
 def test_argument_errors(call, err, match):
     with pytest.raises(err, match=match):
         call(make(np.uint8))
+
+
+# ------------------------------------------------------------------ hostile sizes (issue 16)
+@pytest.mark.parametrize("border", BORDERS)
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (2, 3), (9, 5), (16, 16)])
+def test_gaussian_wider_than_the_image_matches_scipy(border, shape):
+    """Kernels far longer than the image are folded onto it: still scipy's result (exact borders)."""
+    img = make(np.float64, shape=shape, seed=3)
+    for sigma, truncate in [(3.0, 4.0), (40.0, 4.0), (300.0, 0.5), ((25.0, 0.7), 4.0), (1.0, 500.0)]:
+        ref = ndi.gaussian_filter(img, sigma, mode=scipy_mode(border), truncate=truncate)
+        np.testing.assert_allclose(F.gaussian(img, sigma, border=border, truncate=truncate), ref, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gaussian_folded_equals_the_unclipped_kernel(dtype):
+    """On a case where OpenCV can still run the whole kernel, the folded one gives the same image
+    (OpenCV's fixed-point integer path is itself ~2 levels off the exact value, ours within rounding)."""
+    import cv2
+
+    img = make(dtype, 3, shape=(20, 24), seed=4)
+    exact = per_channel(lambda c: ndi.gaussian_filter(c.astype(np.float64), 25.0, mode="mirror"), img)
+    unclipped = cv2.GaussianBlur(img, (201, 201), 25.0, sigmaY=25.0, borderType=cv2.BORDER_REFLECT_101)
+    ours = F.gaussian(img, 25.0)
+    assert ours.dtype == img.dtype and ours.shape == img.shape
+    np.testing.assert_allclose(ours.astype(np.float64), exact, atol=int_tol(dtype, 0.51, 1e-6))
+    np.testing.assert_allclose(ours.astype(np.float64), unclipped.astype(np.float64),
+                               atol=int_tol(dtype, 3, 1e-5))
+
+
+def test_gaussian_huge_sigma_is_fast_and_flat():
+    import time
+
+    img = make(np.uint8, 3, shape=(32, 32))
+    for sigma in (1e4, 1e5):  # 34 s and > 120 s before
+        t0 = time.perf_counter()
+        out = F.gaussian(img, sigma)
+        assert time.perf_counter() - t0 < 5
+        # a Gaussian far wider than the (reflected, periodic) image averages one whole period
+        period = np.concatenate([img, img[-2:0:-1]], axis=0)
+        period = np.concatenate([period, period[:, -2:0:-1]], axis=1)
+        np.testing.assert_allclose(out, np.broadcast_to(period.mean((0, 1)), out.shape), atol=1)
+    assert F.gaussian(img, 1.0, truncate=1e300).shape == img.shape  # taps past 38.7 sigma weigh 0
+    np.testing.assert_array_equal(F.gaussian(img, 1.0, truncate=1e300), F.gaussian(img, 1.0, truncate=39.0))
+    assert F.canny(img, sigma=1e5).shape == (32, 32) and F.unsharp_mask(img, sigma=1e5).shape == img.shape
+    with pytest.raises(ValueError, match=r"`sigma` 10000000.0 with `truncate` 4.0 is a kernel radius of 40,000,000 pixels; at most 16,777,216"):
+        F.gaussian(img, 1e7)
+
+
+@pytest.mark.parametrize("border", BORDERS)
+def test_box_wider_than_the_image_matches_scipy(border):
+    img = make(np.float64, shape=(6, 11), seed=5)
+    for size in [(13, 3), 23, (3, 101), 2001]:
+        pair = (size, size) if isinstance(size, int) else size
+        np.testing.assert_allclose(F.box(img, size, border=border),
+                                   ndi.uniform_filter(img, pair, mode=scipy_mode(border)), atol=1e-12)
+    big = F.box(make(np.uint8, 3, shape=(32, 32)), 10 ** 6 + 1)  # folded: milliseconds
+    assert big.dtype == np.uint8 and big.shape == (32, 32, 3)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda im: F.median(im, 10 ** 6 + 1), r"`size` 1000001 is too large for a 21x26 image: a window may be at "
+                                          r"most 43 rows and 53 columns"),
+    (lambda im: F.median(im, (3, 55)), r"at most 43 rows and 53 columns"),
+    (lambda im: F.bilateral(im, diameter=3001), r"`diameter` 3001 is too large for a 21x26 image: at most 53"),
+    (lambda im: F.denoise(im, search_size=10 ** 6 + 1), r"`search_size` 1000001 is too large .* at most 53"),
+    (lambda im: F.denoise(im, template_size=55), r"`template_size` 55 is too large .* at most 53"),
+    (lambda im: F.box(im, 2 ** 26 + 1), r"kernel radius of 33,554,432 pixels; at most 16,777,216"),
+    (lambda im: F.morphology(im, "erode", kernel=np.ones((3, 3)), iterations=48),
+     r"`iterations` 48 is more than a 21x26 image needs: at most 47 with a custom `kernel`"),
+    (lambda im: F.morphology(im, "erode", kernel=[[1, 2], [3]]), r"`kernel` must be a 2-D array with odd sides; "
+                                                                r"got a ragged sequence \[\[1, 2\], \[3\]\]"),
+    (lambda im: F.add_noise(im, seed=-1), r"`seed` must be None, an integer >= 0 or a numpy.random.Generator; "
+                                          r"got -1"),
+])
+def test_hostile_sizes_are_clear_errors(call, match):
+    """Each of these leaked OpenCV's "Insufficient memory" (a cv2.error, not a ValueError), numpy's own
+    message, or ran for minutes."""
+    with pytest.raises(ValueError, match=match):
+        call(make(np.uint8))
+
+
+def test_limits_at_the_edge_still_work():
+    img = make(np.uint8, 3)  # 21 x 26
+    ref = ndi.median_filter(img[..., 0], size=(43, 53), mode="nearest")
+    np.testing.assert_array_equal(F.median(img[..., 0], (43, 53)), ref)
+    assert F.bilateral(img, diameter=53).shape == img.shape
+    with pytest.raises(TypeError, match="`seed` must be None"):
+        F.add_noise(img, seed=1.5)
+
+
+@pytest.mark.parametrize("shape", ["rect", "ellipse", "cross"])
+def test_morphology_huge_iterations_and_sizes_are_exact(shape):
+    """Iterations past H + W and elements past 2H - 1 x 2W - 1 change nothing, so they are cut."""
+    import cv2
+
+    img = make(np.uint8, shape=(7, 9), seed=6)
+    el = cv2.getStructuringElement(F._morphology.SHAPES[shape], (3, 3))
+    for op, flag in F._morphology.OPS.items():
+        ref = cv2.morphologyEx(img, flag, el, iterations=40)  # already saturated at 7 + 9
+        np.testing.assert_array_equal(F.morphology(img, op, shape=shape, iterations=10 ** 9), ref)
+        big = cv2.getStructuringElement(F._morphology.SHAPES[shape], (41, 61))
+        np.testing.assert_array_equal(F.morphology(img, op, shape=shape, size=(4001, 6001)),
+                                      cv2.morphologyEx(img, flag, big))
+    with pytest.raises(ValueError, match="makes an element of 10,000,200,001 cells; at most 268,435,456"):
+        F.structuring_element(shape, 10 ** 5 + 1)
+
+
+def test_structuring_element_centre_matches_opencv():
+    import cv2
+
+    from cvtools.filtering._morphology import _element
+
+    for shape, flag in F._morphology.SHAPES.items():
+        for kh, kw in [(1, 5), (3, 3), (9, 31), (101, 7), (401, 301)]:
+            full = cv2.getStructuringElement(flag, (kw, kh))
+            for ch, cw in [(1, 1), (3, 5), (kh - 2, kw), (kh, max(kw - 4, 1))]:
+                ch, cw = max(1, min(ch, kh)), max(1, min(cw, kw))
+                y0, x0 = (kh - ch) // 2, (kw - cw) // 2
+                np.testing.assert_array_equal(_element(shape, (kh, kw), (ch, cw)), full[y0:y0 + ch, x0:x0 + cw])
+
+
+def test_ragged_kernels_are_clear_errors():
+    """A kernel given as a ragged list showed numpy's "inhomogeneous shape" message."""
+    from cvtools import convolution
+
+    img = make(np.uint8)
+    for fn in (convolution.correlate2d, convolution.convolve2d, convolution.transposed_conv2d):
+        with pytest.raises(ValueError, match=r"`kernel` must be a 2-D array \(height, width\) with rows of equal "
+                                             r"length; got a ragged sequence \[\[1, 2\], \[3\]\]"):
+            fn(img, [[1, 2], [3]])

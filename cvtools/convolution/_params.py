@@ -133,7 +133,12 @@ def output_shape(input_shape, kernel_shape, stride=1, padding="same", dilation=1
 
 def _as_kernel(kernel, *, name: str = "kernel") -> np.ndarray:
     """A 2-D, finite, real kernel as float64."""
-    arr = np.asarray(kernel)
+    try:
+        arr = np.asarray(kernel)
+    except ValueError:  # numpy: "setting an array element with a sequence ... inhomogeneous shape"
+        text = repr(kernel)
+        raise ValueError(f"`{name}` must be a 2-D array (height, width) with rows of equal length; got a "
+                         f"ragged sequence {text if len(text) <= 40 else text[:37] + '...'}.") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"`{name}` must be a real numeric array; got dtype {arr.dtype}.")
     if arr.ndim != 2:

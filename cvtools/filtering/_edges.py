@@ -201,7 +201,7 @@ def canny(image, *, low=None, high=None, sigma=1.0):
     low, high : float, optional
         Hysteresis thresholds; default 10% and 20% of the dtype's full range (25.5 and 51 for uint8).
     sigma : float
-        Gaussian smoothing sigma in pixels; 0 disables smoothing.
+        Gaussian smoothing sigma in pixels; 0 disables smoothing (see :func:`gaussian` for its bound).
 
     Returns
     -------
@@ -224,14 +224,15 @@ def canny(image, *, low=None, high=None, sigma=1.0):
     hi = 0.2 * top if high is None else nonneg(high, "high")
     if lo > hi:
         raise ValueError(f"`low` must be <= `high`; got low={lo}, high={hi}.")
-    r = int(4.0 * s + 0.5)
+    from ._smooth import gaussian  # bounded for any sigma: a kernel wider than the image is folded
+
     if image.dtype == np.uint8:
-        smoothed = cv2.GaussianBlur(image, (2 * r + 1, 2 * r + 1), s) if s > 0 else image
+        smoothed = gaussian(image, s) if s > 0 else image
         edges = cv2.Canny(smoothed, lo, hi, L2gradient=True)
         return edges.astype(bool)
     x = image.astype(np.float32, copy=False)
     if s > 0:
-        x = cv2.GaussianBlur(x, (2 * r + 1, 2 * r + 1), s)
+        x = gaussian(x, s)
     gx = cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3)
     peak = float(max(np.abs(gx).max(), np.abs(gy).max()))

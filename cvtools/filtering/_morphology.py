@@ -9,10 +9,42 @@ import numpy as np
 from .._shared import check_choice
 from ._common import odd_size, prep, same_shape
 
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 SHAPES = {"rect": cv2.MORPH_RECT, "ellipse": cv2.MORPH_ELLIPSE, "cross": cv2.MORPH_CROSS}
 OPS = {"erode": cv2.MORPH_ERODE, "dilate": cv2.MORPH_DILATE, "open": cv2.MORPH_OPEN,
        "close": cv2.MORPH_CLOSE, "gradient": cv2.MORPH_GRADIENT, "tophat": cv2.MORPH_TOPHAT,
        "blackhat": cv2.MORPH_BLACKHAT}
+
+
+#: Most cells a structuring element may have (the default image pixel limit, 2**28).
+MAX_ELEMENT_CELLS = 2 ** 28
+
+
+def _element(shape: str, size: tuple[int, int], crop: tuple[int, int] | None = None) -> np.ndarray:
+    """The centre ``crop`` (rows, cols; odd) of the ``size`` element, without building all of it.
+
+    Follows OpenCV's ``getStructuringElement`` row by row (the ellipse's half-width per row is
+    ``round(c * sqrt(r^2 - dy^2) / r)``), so it equals the centre of OpenCV's element exactly.
+    """
+    kh, kw = size
+    ch, cw = (kh, kw) if crop is None else (min(crop[0], kh), min(crop[1], kw))
+    if (ch, cw) == (kh, kw) and kh * kw <= 2 ** 24:
+        return cv2.getStructuringElement(SHAPES[shape], (kw, kh))
+    r, c = kh // 2, kw // 2
+    dy = np.arange(-(ch // 2), ch // 2 + 1)
+    dx = np.arange(-(cw // 2), cw // 2 + 1)
+    if shape == "rect":
+        return np.ones((ch, cw), np.uint8)
+    if shape == "cross":
+        return ((dy[:, None] == 0) | (dx[None, :] == 0)).astype(np.uint8)
+    # OpenCV: inv_r2 = 0 when r = 0, so a one-row "ellipse" is its centre pixel alone
+    half = np.rint(c * np.sqrt(np.maximum(r * r - dy.astype(np.float64) ** 2, 0) / (r * r))) if r else \
+        np.zeros(len(dy))
+    return (np.abs(dx)[None, :] <= half[:, None]).astype(np.uint8)
 
 
 def structuring_element(shape="rect", size=3):
@@ -23,7 +55,7 @@ def structuring_element(shape="rect", size=3):
     shape : {"rect", "ellipse", "cross"}
         The element's shape (OpenCV's ``getStructuringElement``).
     size : int or (rows, cols)
-        Odd size (>= 1).
+        Odd size (>= 1), at most :data:`MAX_ELEMENT_CELLS` (2**28) cells.
 
     Returns
     -------
@@ -39,7 +71,9 @@ def structuring_element(shape="rect", size=3):
     """
     check_choice(shape, tuple(SHAPES), name="shape")
     h, w = odd_size(size)
-    return cv2.getStructuringElement(SHAPES[shape], (w, h))
+    if h * w > MAX_ELEMENT_CELLS:
+        raise ValueError(f"`size` {size!r} makes an element of {h * w:,} cells; at most {MAX_ELEMENT_CELLS:,}.")
+    return _element(shape, (h, w))
 
 
 def morphology(image, op, *, shape="rect", size=3, kernel=None, iterations=1):
@@ -60,11 +94,14 @@ def morphology(image, op, *, shape="rect", size=3, kernel=None, iterations=1):
     shape : {"rect", "ellipse", "cross"}
         Element shape (see :func:`structuring_element`).
     size : int or (rows, cols)
-        Odd element size.
+        Odd element size. Only the part that can reach from one pixel of the image to another
+        (``2 H - 1`` x ``2 W - 1``) is used, which changes nothing since outside pixels are ignored.
     kernel : 2-D array, optional
         A custom element (non-zero = inside, odd sides); overrides ``shape`` and ``size``.
     iterations : int
-        How many times erosion/dilation are applied inside the operation.
+        How many times erosion/dilation are applied inside the operation. With ``shape`` elements
+        the result stops changing after ``H + W`` iterations, so more are cut to that (same
+        result, bounded cost); with a custom ``kernel`` at most ``H + W`` are accepted.
 
     Returns
     -------
@@ -81,15 +118,32 @@ def morphology(image, op, *, shape="rect", size=3, kernel=None, iterations=1):
     """
     check_choice(op, tuple(OPS), name="op")
     image = prep(image, dtypes=(np.bool_, np.uint8, np.uint16, np.float32, np.float64))
+    h, w = image.shape[:2]
+    reach = (2 * h - 1, 2 * w - 1)  # offsets beyond these never join two pixels of the image
     if kernel is None:
-        element = structuring_element(shape, size)
+        check_choice(shape, tuple(SHAPES), name="shape")
+        element = _element(shape, odd_size(size), crop=reach)
     else:
-        element = np.asarray(kernel)
+        try:
+            element = np.asarray(kernel)
+        except ValueError:
+            raise ValueError(f"`kernel` must be a 2-D array with odd sides; got a ragged sequence "
+                             f"{_short(kernel)}.") from None
+        if element.dtype.kind not in "biuf":
+            raise TypeError(f"`kernel` must hold numbers (non-zero = inside); got dtype {element.dtype}.")
         if element.ndim != 2 or element.shape[0] % 2 == 0 or element.shape[1] % 2 == 0:
             raise ValueError(f"`kernel` must be 2-D with odd sides; got shape {element.shape}.")
-        element = (element != 0).astype(np.uint8)
+        y0, x0 = (max(0, (k - c) // 2) for k, c in zip(element.shape, reach))
+        element = (element[y0:element.shape[0] - y0, x0:element.shape[1] - x0] != 0).astype(np.uint8)
     if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral) or iterations < 1:
         raise ValueError(f"`iterations` must be an integer >= 1; got {iterations!r}.")
+    if iterations > h + w:
+        if kernel is not None:
+            raise ValueError(f"`iterations` {iterations} is more than a {h}x{w} image needs: at most "
+                             f"{h + w} with a custom `kernel`.")
+        # rect/ellipse/cross elements contain their centre and a cross: after (H - 1) + (W - 1)
+        # steps every pixel already reaches all it ever can (paths stay inside the image)
+        iterations = h + w
     work = image.view(np.uint8) if image.dtype == np.bool_ else image
     out = cv2.morphologyEx(work, OPS[op], element, iterations=int(iterations))
     if image.dtype == np.bool_:

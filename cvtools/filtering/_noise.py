@@ -1,12 +1,25 @@
 """Seeded synthetic noise, for testing denoisers and teaching."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .._shared import check_choice, dtype_max
 from ._common import nonneg, prep
 
 KINDS = ("gaussian", "salt-and-pepper", "poisson")
+
+
+def _rng(seed) -> np.random.Generator:
+    """numpy's generator for ``seed``, with a message that names the argument when it is not one."""
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)):
+        return np.random.default_rng(seed)
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, (bool, np.bool_)):
+        raise TypeError(f"`seed` must be None, an integer >= 0 or a numpy.random.Generator; got {seed!r}.")
+    if seed < 0:
+        raise ValueError(f"`seed` must be None, an integer >= 0 or a numpy.random.Generator; got {seed!r}.")
+    return np.random.default_rng(int(seed))
 
 
 def add_noise(image, kind="gaussian", *, amount=None, seed=None):
@@ -46,7 +59,7 @@ def add_noise(image, kind="gaussian", *, amount=None, seed=None):
     """
     check_choice(kind, KINDS, name="kind")
     image = prep(image)
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     top = float(dtype_max(image.dtype))
     work = np.float64 if image.dtype == np.float64 else np.float32
     if kind == "gaussian":

@@ -7,7 +7,11 @@ import cv2
 import numpy as np
 
 from .._shared import BORDERS, check_choice, dtype_max, require, restore_dtype
-from ._common import nonneg, odd_size, positive, prep, same_shape, with_border
+from ._common import (check_radius, fold_kernel, nonneg, odd_size, positive, prep, same_shape, separable,
+                      window_limit, with_border)
+
+# exp(-x**2 / 2) is exactly 0.0 in float64 beyond x = 38.6: taps past 38.7 sigma weigh nothing
+_ZERO_BEYOND = 38.7
 
 
 def _sigma_pair(sigma) -> tuple[float, float]:
@@ -31,6 +35,12 @@ def gaussian(image, sigma=1.0, *, border="reflect", truncate=4.0):
     The kernel has radius ``int(truncate * sigma + 0.5)`` per axis, as ``scipy.ndimage.gaussian_filter``,
     so results agree with scipy to rounding. Every channel is filtered (alpha included).
 
+    A kernel longer than the image is folded onto it first (taps that the border maps to the same
+    pixel are added together), which gives the same result, to rounding, at the cost of a kernel the
+    size of the image: ``sigma=1e4`` on a 32x32 image takes milliseconds. Taps beyond 38.7 sigma
+    weigh exactly 0 and are dropped, so any ``truncate`` works; the radius left may be at most
+    2**24 pixels (``sigma`` up to about 400,000).
+
     Parameters
     ----------
     image : (H, W) or (H, W, C) ndarray
@@ -52,12 +62,20 @@ def gaussian(image, sigma=1.0, *, border="reflect", truncate=4.0):
     >>> img = np.zeros((5, 5), np.float32); img[2, 2] = 1
     >>> round(float(gaussian(img, 1.0)[2, 2]), 3)
     0.159
+    >>> float(gaussian(img, 1e6).max()) == float(gaussian(img, 1e6).min())  # wider than the image: flat
+    True
     """
     image = prep(image)
     sy, sx = _sigma_pair(sigma)
     truncate = positive(truncate, "truncate")
     _check_border(border)
-    ry, rx = int(truncate * sy + 0.5), int(truncate * sx + 0.5)
+    ry, rx = (min(int(truncate * s + 0.5), int(_ZERO_BEYOND * s) + 1) for s in (sy, sx))
+    h, w = image.shape[:2]
+    if ry >= h or rx >= w:
+        check_radius(max(ry, rx), f"`sigma` {sigma!r} with `truncate` {truncate!r}")
+        ky, kx = (fold_kernel(lambda j, s=s: np.exp(-0.5 * (j / s) ** 2), r, n, border)
+                  for s, r, n in ((sy, ry, h), (sx, rx, w)))
+        return same_shape(separable(image, ky, kx, border), image)
     ksize = (2 * rx + 1, 2 * ry + 1)
     out = with_border(lambda im, b: cv2.GaussianBlur(im, ksize, sigmaX=sx, sigmaY=sy, borderType=b),
                       image, border, (ry, rx))
@@ -72,7 +90,8 @@ def box(image, size=3, *, border="reflect"):
     image : (H, W) or (H, W, C) ndarray
         uint8, uint16, float32 or float64.
     size : int or (rows, cols)
-        Odd window size.
+        Odd window size. A window longer than the image is folded onto it (as in :func:`gaussian`):
+        same result, bounded cost; its radius may be at most 2**24.
     border : {"reflect", "constant", "edge", "symmetric", "wrap"}
         How the image is extended past its edges.
 
@@ -89,6 +108,10 @@ def box(image, size=3, *, border="reflect"):
     image = prep(image)
     h, w = odd_size(size)
     _check_border(border)
+    if h // 2 >= image.shape[0] or w // 2 >= image.shape[1]:  # longer than the image: fold it (see gaussian)
+        check_radius(max(h, w) // 2, f"`size` {size!r}")
+        ky, kx = (fold_kernel(np.ones_like, k // 2, n, border) for k, n in ((h, image.shape[0]), (w, image.shape[1])))
+        return same_shape(separable(image, ky, kx, border), image)
     out = with_border(lambda im, b: cv2.blur(im, (w, h), borderType=b), image, border, (h // 2, w // 2))
     return same_shape(out, image)
 
@@ -105,7 +128,9 @@ def median(image, size=3):
     image : (H, W) or (H, W, C) ndarray
         uint8, uint16, float32 or float64.
     size : int or (rows, cols)
-        Odd window size (1 returns a copy).
+        Odd window size (1 returns a copy); at most ``2 H + 1`` rows and ``2 W + 1`` columns (a
+        larger window only adds more copies of the edge pixels, which changes the median, so it is
+        refused rather than cut).
 
     Returns
     -------
@@ -119,6 +144,7 @@ def median(image, size=3):
     """
     image = prep(image)
     h, w = odd_size(size)
+    window_limit((h, w), image, "size")
     if h == w == 1:
         return image.copy()
     if h == w and (image.dtype == np.uint8 or (image.dtype in (np.uint16, np.float32) and h <= 5)):
@@ -141,7 +167,8 @@ def bilateral(image, *, diameter=9, sigma_color=None, sigma_space=None):
     image : (H, W) or (H, W, C) ndarray
         uint8, uint16, float32 or float64.
     diameter : int
-        Diameter of the pixel neighbourhood (>= 1).
+        Diameter of the pixel neighbourhood, from 1 to ``2 max(H, W) + 1`` (the cost grows with its
+        square; OpenCV reflects the image past its edges).
     sigma_color : float, optional
         Range sigma in the image's intensity units; default 10% of full range (25.5 for uint8).
     sigma_space : float, optional
@@ -161,6 +188,10 @@ def bilateral(image, *, diameter=9, sigma_color=None, sigma_space=None):
     image = prep(image)
     if isinstance(diameter, bool) or not isinstance(diameter, numbers.Integral) or diameter < 1:
         raise ValueError(f"`diameter` must be an integer >= 1; got {diameter!r}.")
+    side = max(image.shape[:2])
+    if diameter > 2 * side + 1:
+        raise ValueError(f"`diameter` {diameter} is too large for a {image.shape[0]}x{image.shape[1]} image: at "
+                         f"most {2 * side + 1} (twice its longer side plus one).")
     sc = 0.1 * dtype_max(image.dtype) if sigma_color is None else positive(sigma_color, "sigma_color")
     ss = diameter / 3.0 if sigma_space is None else positive(sigma_space, "sigma_space")
     work = image
@@ -194,9 +225,9 @@ def denoise(image, *, strength=None, template_size=7, search_size=21):
         The filter parameter ``h`` in the image's intensity units; larger removes more noise and
         detail. Default 10/255 of full range (10 for uint8); about the noise standard deviation works well.
     template_size : int
-        Odd patch size.
+        Odd patch size, at most ``2 max(H, W) + 1``.
     search_size : int
-        Odd search window size.
+        Odd search window size, at most ``2 max(H, W) + 1``.
 
     Returns
     -------
@@ -216,6 +247,11 @@ def denoise(image, *, strength=None, template_size=7, search_size=21):
     h = 10.0 / 255.0 * top if strength is None else positive(strength, "strength")
     t = odd_size(template_size, "template_size")[0]
     s = odd_size(search_size, "search_size")[0]
+    side = max(image.shape[:2])
+    for name, v in (("template_size", t), ("search_size", s)):
+        if v > 2 * side + 1:
+            raise ValueError(f"`{name}` {v} is too large for a {image.shape[0]}x{image.shape[1]} image: at most "
+                             f"{2 * side + 1} (twice its longer side plus one).")
     alpha = None
     work = image
     if image.ndim == 3 and image.shape[2] == 4:
