@@ -89,6 +89,20 @@ def test_read_only_existing_file_refused(tmp_path):
     np.testing.assert_array_equal(cvtools.read(path), _img(1))
 
 
+def test_read_only_existing_file_refused_whoever_runs(tmp_path, monkeypatch):
+    # as the test above, also where root runs the tests (os.access is what the kernel would answer)
+    path = tmp_path / "keep.png"
+    cvtools.write(path, _img(1))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: False if os.fspath(p) == str(path) and mode == os.W_OK
+                        else real_access(p, mode, **k))
+    with pytest.raises(ImageWriteError, match=r"keep.png.*read-only") as info:
+        cvtools.write(path, _img(2))
+    assert info.value.errno == errno.EACCES
+    monkeypatch.undo()
+    np.testing.assert_array_equal(cvtools.read(path), _img(1))
+
+
 @posix_only
 def test_read_only_folder_names_the_target(tmp_path):
     folder = tmp_path / "ro"
