@@ -265,3 +265,31 @@ def test_kill_9_during_writes_never_leaves_a_partial_file(tmp_path):
         assert _temps(tmp_path) == []
     assert target.exists()
     print(f"{left} of 15 kills left a temporary file")
+
+
+_RECORDER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from cvtools.io import VideoWriter
+    out = VideoWriter(sys.argv[1], fps=10, size=(32, 24))
+    out.write(np.zeros((24, 32, 3), np.uint8))
+    print("ready", flush=True)
+    import time
+    time.sleep(600)
+""")
+
+
+@posix_only
+def test_killed_video_recording_temporary_cleaned_after_its_writer_dies(tmp_path):
+    recorder = _start(_RECORDER, tmp_path / "clip.avi")
+    try:
+        live = [p for p in tmp_path.iterdir() if is_cvtools_temporary(p)]
+        assert len(live) == 1 and live[0].name.endswith(".tmp.avi")
+        assert remove_stale_temporaries(tmp_path) == 0  # still recording
+    finally:
+        recorder.send_signal(signal.SIGKILL)
+        recorder.wait()
+        recorder.stdout.close()
+    assert not (tmp_path / "clip.avi").exists()
+    assert remove_stale_temporaries(tmp_path) == 1
+    assert list(tmp_path.iterdir()) == []

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import glob as _glob
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -12,6 +11,7 @@ import numpy as np
 from .._shared import VideoOpenError, VideoWriteError
 from ._color import bgr_to_rgb, rgb_to_bgr
 from ._iter import iter_images
+from ._write import _create_temporary, _sweep_once
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 
@@ -213,12 +213,17 @@ class VideoWriter:
             raise VideoWriteError(f"cannot write {str(self.path)!r}: folder does not exist.")
         self.size = (w, h)
         self.fps = float(fps)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=ext, dir=self.path.parent)
-        os.close(fd)
+        # A cvtools temporary (.cvtools-XXXXXXXX.tmp.EXT), locked while this writer lives, so a
+        # recording killed mid-way is removed by a later write into the folder (see cvtools.write).
+        try:
+            self._lock_fd, tmp = _create_temporary(self.path.parent, ext)
+        except OSError as exc:
+            raise VideoWriteError(f"cannot write {str(self.path)!r}: {exc.strerror or exc}.") from exc
         self._tmp = Path(tmp)
         self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*fourcc), self.fps, self.size)
         if not self._writer.isOpened():
-            self._tmp.unlink(missing_ok=True)
+            self._writer = None
+            self._discard()
             raise VideoWriteError(f"cannot write {str(self.path)!r}: OpenCV has no {fourcc} encoder here.")
         self.frames = 0
 
@@ -241,7 +246,13 @@ class VideoWriter:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-            os.replace(self._tmp, self.path)
+            try:
+                os.replace(self._tmp, self.path)
+            except OSError:
+                self._discard()
+                raise
+            self._unlock()
+            _sweep_once(self.path.parent)
         return self.path
 
     def abort(self) -> None:
@@ -249,7 +260,16 @@ class VideoWriter:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-            self._tmp.unlink(missing_ok=True)
+            self._discard()
+
+    def _discard(self) -> None:
+        self._tmp.unlink(missing_ok=True)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if getattr(self, "_lock_fd", None) is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def __enter__(self):
         return self

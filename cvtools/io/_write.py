@@ -100,10 +100,11 @@ try:  # POSIX advisory locks tell a live writer's temporary file from a dead one
 except ImportError:  # Windows: stale temporaries are left for the user (see remove_stale_temporary)
     _fcntl = None
 
-#: Name of every temporary file cvtools writes: ``.cvtools-`` + 8 random [a-z0-9] + ``.tmp``. Short
+#: Name of every temporary file cvtools writes: ``.cvtools-`` + 8 random [a-z0-9] + ``.tmp`` (and a
+#: video extension for :class:`VideoWriter`, whose encoder picks the container by it). Short
 #: (21 characters), so a target name up to the file-system limit still works, and unmistakable, so
 #: cleaning up never touches a user's own ``*.tmp`` files.
-TEMP_PATTERN = re.compile(r"^\.cvtools-[a-z0-9]{8}\.tmp$")
+TEMP_PATTERN = re.compile(r"^\.cvtools-[a-z0-9]{8}\.tmp(\.(mp4|m4v|mov|avi|mkv))?$")
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _swept: set = set()  # folders (st_dev, st_ino) this process has already cleaned
 
@@ -180,10 +181,12 @@ def _write_error(path, exc: OSError, what: str | None = None) -> ImageWriteError
     return err
 
 
-def _create_temporary(folder: Path) -> tuple[int, str]:
+def _create_temporary(folder, suffix: str = "") -> tuple[int, str]:
+    """Create a new temporary file in ``folder``, locked (flock) for as long as ``fd`` stays open."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(64):
-        tmp = os.path.join(folder, ".cvtools-" + "".join(secrets.choice(_ALPHABET) for _ in range(8)) + ".tmp")
+        tmp = os.path.join(folder, ".cvtools-" + "".join(secrets.choice(_ALPHABET) for _ in range(8)) + ".tmp"
+                           + suffix)
         try:
             fd = os.open(tmp, flags, 0o600)
         except FileExistsError:
@@ -294,7 +297,7 @@ def write_bytes_atomic(path, data: bytes, *, fsync: bool = True) -> Path:
     return path
 
 
-def _sweep_once(folder: Path) -> None:
+def _sweep_once(folder) -> None:
     try:
         st = os.stat(folder)
     except OSError:
