@@ -62,3 +62,26 @@ def test_cli_help_and_usage_error():
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
     none = subprocess.run([sys.executable, "-m", "cvtools"], capture_output=True, text=True)
     assert none.returncode == 2
+
+
+@pytest.mark.slow
+def test_wheel_ships_py_typed_and_every_data_file(tmp_path):
+    # Build a real wheel from a copy of the sources (the working tree stays untouched) and look inside:
+    # type checkers only read cvtools' annotations when py.typed is installed (PEP 561).
+    import shutil
+    import zipfile
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    shutil.copytree(repo / "cvtools", src / "cvtools", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(repo / name, src / name)
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
+                          str(src)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    (wheel,) = (tmp_path / "dist").glob("cvtools-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    assert "cvtools/py.typed" in shipped
+    data = {p.relative_to(src).as_posix() for p in (src / "cvtools").rglob("*") if p.is_file() and p.suffix != ".py"}
+    assert "cvtools/py.typed" in data and data <= shipped, sorted(data - shipped)
