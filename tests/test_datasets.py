@@ -534,3 +534,30 @@ def test_import_cvtools_datasets_stays_light():
             "print([m for m in ('supervision', 'torch', 'yaml', 'matplotlib', 'pycocotools') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_voc_to_coco_to_voc_keeps_whole_pixels_and_difficult(tmp_path):
+    make_yolo(tmp_path / "y", n=4)
+    src = datasets.load(tmp_path / "y")
+    # A VOC set with a difficult box: VOC -> COCO -> VOC must give the same XML numbers and flags.
+    first = src[0]
+    assert len(first.detections) > 0
+    flags = np.zeros(len(first.detections), bool)
+    flags[:1] = True
+    marked = Dataset([first.replace(detections=first.detections.with_fields(data={"difficult": flags}))] + list(src[1:]),
+                     classes=src.classes)
+    marked.save(tmp_path / "voc", format="voc")
+    s = datasets.load(tmp_path / "voc").save(tmp_path / "coco", format="coco")
+    assert any("1 boxes marked difficult" in n for n in s.notes)
+    datasets.load(tmp_path / "coco").save(tmp_path / "voc2", format="voc")
+
+    def objects(folder):
+        out = {}
+        for xml in sorted((folder / "Annotations").glob("*.xml")):
+            out[xml.name] = [(o.findtext("name"), o.findtext("difficult"),
+                              [o.findtext(f"bndbox/{k}") for k in ("xmin", "ymin", "xmax", "ymax")])
+                             for o in ET.parse(xml).getroot().findall("object")]
+        return out
+
+    assert objects(tmp_path / "voc") == objects(tmp_path / "voc2")
+    assert objects(tmp_path / "voc")["img0.xml"][0][1] == "1"

@@ -177,6 +177,7 @@ def _load_file(path: Path, *, split, images, report):
                 continue
         images_by_id[e["id"]] = {"file": file, "size": size, "rows": []}
 
+    any_difficult = False
     for i, a in enumerate(doc.get("annotations", [])):
         if not isinstance(a, dict):
             report(path, at("annotations", i), f"annotation {i} is not an object: {a!r}.")
@@ -205,17 +206,20 @@ def _load_file(path: Path, *, split, images, report):
             continue
         img["rows"].append((x, y, x + w, y + h, name_of[a["category_id"]], bool(a.get("iscrowd", 0)),
                             float(a["area"]) if isinstance(a.get("area"), (int, float)) else w * h,
-                            float(a["score"]) if isinstance(a.get("score"), (int, float)) else 1.0))
+                            float(a["score"]) if isinstance(a.get("score"), (int, float)) else 1.0,
+                            bool(a.get("difficult", 0))))
+        any_difficult = any_difficult or bool(a.get("difficult", 0))
 
     samples = []
     for image_id, img in images_by_id.items():
         if img is None:
             continue
         rows = img["rows"]
+        data = {"iscrowd": np.array([r[5] for r in rows], bool), "area": np.array([r[6] for r in rows], np.float64)}
+        if any_difficult:
+            data["difficult"] = np.array([r[8] for r in rows], bool)
         det = Detections(np.array([r[:4] for r in rows], np.float64).reshape(-1, 4),
-                         scores=[r[7] for r in rows], labels=[r[4] for r in rows],
-                         data={"iscrowd": np.array([r[5] for r in rows], bool),
-                               "area": np.array([r[6] for r in rows], np.float64)})
+                         scores=[r[7] for r in rows], labels=[r[4] for r in rows], data=data)
         samples.append(Sample(img["file"], det, size=img["size"], split=split, image_id=image_id))
     return samples, cats
 
@@ -230,6 +234,7 @@ def save(dataset: Dataset, root: Path, *, link: bool, summary) -> None:
     if any(s.split is None for s in dataset) and dataset.splits:
         splits = [None] + splits
     with_scores = any((s.detections.scores != 1).any() for s in dataset)
+    difficult = 0
     for split in splits:
         images, anns = [], []
         sub = "images" if split is None else f"images/{split}"
@@ -238,11 +243,14 @@ def save(dataset: Dataset, root: Path, *, link: bool, summary) -> None:
                 continue
             h, w = s.size
             images.append({"id": image_id, "file_name": name, "width": w, "height": h})
-            for rec, score in zip(s.detections.to_coco(image_id, cats, annotations=True, decimals=4),
-                                  s.detections.scores):
+            hard = s.detections.data.get("difficult")
+            for j, rec in enumerate(s.detections.to_coco(image_id, cats, annotations=True, decimals=4)):
                 rec = {"id": len(anns) + 1, **rec}
                 if with_scores:
-                    rec["score"] = round(float(score), 6)
+                    rec["score"] = round(float(s.detections.scores[j]), 6)
+                if hard is not None and bool(hard[j]):  # VOC's flag; COCO has none (cvtools reads it back)
+                    rec["difficult"] = 1
+                    difficult += 1
                 anns.append(rec)
             place_image(s.path, root / sub / name, link=link)
         doc = {"images": images, "annotations": anns, "categories": categories}
@@ -250,6 +258,9 @@ def save(dataset: Dataset, root: Path, *, link: bool, summary) -> None:
         write_text(root / "annotations" / json_name, _dump(doc))
         summary.images += len(images)
         summary.boxes += len(anns)
+    if difficult:
+        summary.notes.append(f"{difficult} boxes marked difficult: written with an extra 'difficult' key, which "
+                             "cvtools reads back and other COCO tools ignore")
 
 
 def _dump(doc) -> str:
