@@ -34,6 +34,8 @@ class Detector(abc.ABC):
             Boxes in ``image``'s pixel coordinates.
         """
         image = check_image(image)
+        if image.ndim == 3 and image.shape[2] == 1:  # gray: OpenCV's colour conversions refuse (H, W, 1)
+            image = image[..., 0]
         return self._detect(image)
 
     __call__ = detect

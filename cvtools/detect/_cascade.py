@@ -95,6 +95,8 @@ class CascadeDetector(Detector):
 
         # Shrink so the smallest wanted object maps onto the cascade window: same scales, fewer pixels.
         f = min(1.0, self.window[0] / float(min_size))
+        if min(gray.shape) * f < 1:  # shrinks to nothing (cv2.resize would fail): no room for the window
+            return Detections.empty()
         small = gray if f >= 0.999 else cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         min_w = max(self.window[0], int(round(min_size * f)))
         min_h = max(self.window[1], int(round(min_w * self.window[1] / self.window[0])))

@@ -181,7 +181,10 @@ class DlibCnnFaceDetector(_DlibFaceBase):
     def _detect(self, image: np.ndarray) -> Detections:
         rgb = to_rgb_u8(image)
         f = self.factor(rgb.shape)
-        out = self._det(_resize(rgb, f), 0)
+        small = _resize(rgb, f)
+        if min(small.shape[:2]) < 10:  # dlib's network fails, or corrupts the heap, below 10 px: no face fits
+            return Detections.empty()
+        out = self._det(small, 0)
         out = [m for m in out if m.confidence >= self._margin]
         if not out:
             return Detections.empty()
