@@ -41,6 +41,22 @@ def _quad_to_box(quads: np.ndarray) -> np.ndarray:
                             quads[:, :, 0].max(1), quads[:, :, 1].max(1)])
 
 
+def _opencv_qr_one_by_one(gray: np.ndarray):
+    import cv2
+
+    qr = cv2.QRCodeDetector()
+    ok, points = qr.detectMulti(gray)
+    if not ok or points is None:
+        return False, [], None
+    payloads = []
+    for pts in points:
+        try:
+            payloads.append(qr.decodeBytes(gray, pts)[0])
+        except cv2.error:
+            payloads.append(b"")
+    return True, payloads, points
+
+
 class CodeDetector(Detector):
     """Find and decode QR codes or barcodes; the payloads go into ``texts``.
 
@@ -130,7 +146,13 @@ class CodeDetector(Detector):
 
         quads, texts, labels = [], [], []
         if self._qr_only or any(f in QR_FORMATS for f in self.formats):
-            ok, payloads, points, _ = cv2.QRCodeDetector().detectAndDecodeBytesMulti(gray)
+            try:
+                ok, payloads, points, _ = cv2.QRCodeDetector().detectAndDecodeBytesMulti(gray)
+            except cv2.error:
+                # OpenCV raises for payload modes it cannot decode ("mode 13 ... not implemented") and so
+                # fails every code in the image: decode them one at a time and drop only the unreadable
+                # ones, as codes found but not decoded are dropped.
+                ok, payloads, points = _opencv_qr_one_by_one(gray)
             if ok and points is not None:
                 for raw, pts in zip(payloads, points):
                     if raw is not None and len(raw):
