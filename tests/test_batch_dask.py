@@ -10,13 +10,15 @@ import cvtools
 from cvtools.batch import run
 from cvtools.cli import main
 
-distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.extra("distributed")
 
 PIPE = "resize:scale=0.5 | gaussian:sigma=1 | equalize"
 
 
 @pytest.fixture(scope="module")
 def cluster():
+    import distributed
+
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=":0",
                                   silence_logs=logging.ERROR) as c:
         yield c

@@ -10,8 +10,11 @@ from cvtools.convolution import (correlate2d, gaussian_pyramid, laplacian_pyrami
                                  reconstruct_laplacian, transposed_conv2d, upsample)
 from cvtools.convolution._pyramid import BINOMIAL5
 
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
+try:  # the torch extra is optional: the tests that compare with torch.nn.functional are marked
+    import torch
+    F = torch.nn.functional
+except ImportError:
+    torch = F = None
 
 
 def to_t(img):
@@ -35,6 +38,7 @@ def rand(rng, shape, dtype):
 POOL_CASES = [(2, None, 0), (3, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 1)), (3, 1, 0), ((1, 3), None, (0, 1))]
 
 
+@pytest.mark.extra("torch")
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.int32])
 @pytest.mark.parametrize("shape,size,stride,padding", [
     (shape, *case) for shape in [(9, 13), (8, 8, 3), (7, 10, 4)] for case in POOL_CASES
@@ -66,13 +70,18 @@ def test_pool_hand_checked():
     np.testing.assert_array_equal(pool2d(img.astype(np.float32), 2, mode="avg"), [[2.5, 4.5], [10.5, 12.5]])
 
 
-def test_pool_many_channels_and_errors():
+@pytest.mark.extra("torch")
+def test_pool_many_channels_matches_torch():
     rng = np.random.default_rng(2)
     img = rng.random((6, 8, 5)).astype(np.float32)
     ref = from_t(F.max_pool2d(to_t(img), 3, stride=2, padding=1), img)
     np.testing.assert_array_equal(pool2d(img, 3, stride=2, padding=1), ref)
     np.testing.assert_allclose(pool2d(img, 2, stride=1, mode="avg"),
                                from_t(F.avg_pool2d(to_t(img), 2, stride=1), img), rtol=1e-5)
+
+
+def test_pool_errors():
+    img = np.random.default_rng(2).random((6, 8, 5)).astype(np.float32)
     with pytest.raises(ValueError, match="unknown mode 'mean'"):
         pool2d(img, 2, mode="mean")
     with pytest.raises(ValueError, match="`size` must be >= 1; got 0"):
@@ -88,6 +97,7 @@ def test_pool_many_channels_and_errors():
 
 
 # --------------------------------------------------------------------------- upsample
+@pytest.mark.extra("torch")
 @pytest.mark.parametrize("method,tmode", [("nearest", "nearest-exact"), ("bilinear", "bilinear"),
                                           ("bicubic", "bicubic")])
 @pytest.mark.parametrize("dtype", [np.float32, np.uint8])
@@ -145,6 +155,7 @@ def test_upsample_errors():
 
 
 # --------------------------------------------------------------------------- transposed convolution
+@pytest.mark.extra("torch")
 @pytest.mark.parametrize("stride,padding,output_padding", [(2, 0, 0), (2, 1, 1), (3, 1, 2), ((2, 1), (0, 1), 0),
                                                            (1, 0, 0)])
 @pytest.mark.parametrize("kshape", [(3, 3), (4, 4), (2, 5)])
