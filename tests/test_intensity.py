@@ -595,3 +595,33 @@ def test_float_levels_histogram_and_map_match_numpy(n, rng):
     np.testing.assert_array_equal(level_histogram(flat), np.bincount(levels, minlength=65536))
     table = rng.random(65536).astype(np.float32)
     np.testing.assert_array_equal(map_levels(flat, table, np.empty_like(flat)), table[levels])
+
+
+# ------------------------------------------------------------------ hostile arguments (issue 16)
+@pytest.mark.parametrize("call, match", [
+    (lambda im: I.convert_color(im[..., :1], "hsv"),
+     r"`image` in source space 'rgb' must be \(H, W, 3\) or \(H, W, 4\); got shape \(32, 40, 1\) \(for a gray image "
+     r"pass source='gray'\)"),
+    (lambda im: I.convert_color(im[..., :1].astype(np.float64), "ycrcb"), r"got shape \(32, 40, 1\)"),
+    (lambda im: I.convert_color(im[..., :1].astype(np.float32), "rgb", source="hsv"),
+     r"`image` in source space 'hsv' must be \(H, W, 3\)"),
+    (lambda im: I.clahe(im, tile_size=10 ** 5),
+     r"`tile_size` 100000 is too fine for a 32x40 image: at most one tile per pixel, \(32, 40\)"),
+    (lambda im: I.clahe(im, tile_size=(33, 2)), r"too fine for a 32x40 image"),
+    (lambda im: I.clahe(np.zeros((100, 100), np.uint16), tile_size=(46, 46)),
+     r"`tile_size` \(46, 46\) makes 2,116 tiles; a uint16 image may have at most 2,048"),
+    (lambda im: I.histogram(im, bins=10 ** 10), r"`bins` must be at most 16,777,216 \(2\*\*24\); got 10,000,000,000"),
+])
+def test_hostile_arguments_are_clear_errors(call, match):
+    """Each leaked OpenCV's "Insufficient memory"/"scn is 1" (a cv2.error) or numpy's MemoryError."""
+    img = np.random.default_rng(0).integers(0, 256, (32, 40, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match=match):
+        call(img)
+
+
+def test_limits_at_the_edge_still_work():
+    img = np.random.default_rng(1).integers(0, 256, (32, 40), dtype=np.uint8)
+    assert I.clahe(img, tile_size=(32, 40)).shape == img.shape
+    assert I.clahe(np.zeros((90, 90)), tile_size=(45, 45)).shape == (90, 90)
+    assert I.convert_color(img[..., None], "hsv", source="gray").shape == (32, 40, 3)
+    assert I.histogram(img, bins=2 ** 16)[0].shape == (2 ** 16,)

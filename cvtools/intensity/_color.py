@@ -160,9 +160,10 @@ def convert_color(image, to="gray", *, source="rgb"):
     hsv_lab = source in ("hsv", "lab")
     image = check_image(image, dtypes=(np.float32, np.float64) if hsv_lab else
                         (np.uint8, np.uint16, np.float32, np.float64))
-    if source != "gray" and image.ndim != 3:
+    if source != "gray" and (image.ndim != 3 or image.shape[2] not in (3, 4)):
         raise ValueError(f"`image` in source space {source!r} must be (H, W, 3) or (H, W, 4); "
-                         f"got shape {image.shape}.")
+                         f"got shape {image.shape}" + (" (for a gray image pass source='gray')." if
+                                                       image.ndim == 2 or image.shape[2] == 1 else "."))
     if source == "gray" and image.ndim == 3 and image.shape[2] != 1:
         raise ValueError(f"`image` in source space 'gray' must be (H, W) or (H, W, 1); got shape {image.shape}.")
     if to == source:

@@ -43,7 +43,7 @@ def histogram(image, *, bins=256, value_range=None, density=False):
     image : (H, W) or (H, W, C) ndarray
         uint8, uint16, float32 or float64.
     bins : int
-        Number of equal-width bins.
+        Number of equal-width bins, 1 to 2**24.
     value_range : (low, high), optional
         The range the bins cover; default the dtype's: [0, 256) for uint8 (one bin per level with
         ``bins=256``), [0, 65536) for uint16, [0, 1] for floats. Values outside are not counted. As in
@@ -68,6 +68,8 @@ def histogram(image, *, bins=256, value_range=None, density=False):
     if not image.flags.c_contiguous:
         image = np.ascontiguousarray(image)
     bins = check_positive_int(bins, name="bins")
+    if bins > MAX_BINS:
+        raise ValueError(f"`bins` must be at most {MAX_BINS:,} (2**24); got {bins:,}.")
     if value_range is None:
         lo, hi = _default_range(image.dtype)
     else:
@@ -165,6 +167,12 @@ def equalize(image):
     return _on_luminance(image, _equalize_gray)
 
 
+#: Most bytes of per-tile look-up tables :func:`clahe` may ask OpenCV for (256 MiB).
+CLAHE_MAX_TABLE_BYTES = 2 ** 28
+#: Most bins :func:`histogram` may count into.
+MAX_BINS = 2 ** 24
+
+
 def clahe(image, *, clip_limit=2.0, tile_size=8):
     """Contrast-limited adaptive histogram equalisation (CLAHE, Zuiderveld 1994), via OpenCV.
 
@@ -181,7 +189,9 @@ def clahe(image, *, clip_limit=2.0, tile_size=8):
     clip_limit : float
         Contrast limit (> 0); larger means more contrast. 2.0-4.0 are typical.
     tile_size : int or (rows, cols)
-        Number of tiles along each axis.
+        Number of tiles along each axis: at most the image's height and width (a tile holds at least
+        one pixel), and at most 2**20 tiles for uint8 or 2048 (e.g. 45 x 45) for uint16 and floats,
+        whose tiles each hold a 65536-level table (:data:`CLAHE_MAX_TABLE_BYTES`).
 
     Returns
     -------
@@ -207,6 +217,15 @@ def clahe(image, *, clip_limit=2.0, tile_size=8):
             raise TypeError(f"`tile_size` must be an int or a pair of ints; got {tile_size!r}.") from None
         if len(grid) != 2:
             raise ValueError(f"`tile_size` must be an int or a pair (rows, cols); got {tile_size!r}.")
+    h, w = image.shape[:2]
+    if grid[0] > h or grid[1] > w:
+        raise ValueError(f"`tile_size` {tile_size!r} is too fine for a {h}x{w} image: at most one tile per pixel, "
+                         f"({h}, {w}).")
+    levels = 256 if image.dtype == np.uint8 else 65536  # floats run through a 16-bit encoding
+    if grid[0] * grid[1] * levels * (1 if levels == 256 else 2) > CLAHE_MAX_TABLE_BYTES:
+        most = CLAHE_MAX_TABLE_BYTES // (levels * (1 if levels == 256 else 2))
+        raise ValueError(f"`tile_size` {tile_size!r} makes {grid[0] * grid[1]:,} tiles; a {image.dtype} image may "
+                         f"have at most {most:,} (each tile holds a {levels}-level table).")
     # OpenCV's tileGridSize is (width, height) = (cols, rows)
     engine = cv2.createCLAHE(clipLimit=float(clip_limit), tileGridSize=(grid[1], grid[0]))
 
