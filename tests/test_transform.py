@@ -149,3 +149,49 @@ def test_pad_value_and_errors():
         pad(img, (1, 2, 3))
     with pytest.raises(ValueError, match="width"):
         pad(img, -1)
+
+
+# ------------------------------------------------------------------ results too large (issue 16)
+_IMG = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: pad(_IMG, 10 ** 6), r"`width` 1000000 would make a 2000032x2000032 image \(4,000,128,001,024 pixels\), "
+                                 r"more than the pixel limit 268,435,456; raise it with cvtools.io.set_max_pixels"),
+    (lambda: resize(_IMG, scale=1e5), r"`scale` 100000.0 would make a 3200000x3200000 image"),
+    (lambda: resize(_IMG, width=10 ** 9), r"`width` 1000000000 would make"),
+    (lambda: rotate(np.zeros((1, 10 ** 6), np.uint8), 45, expand=True), r"expand=True would make a 707108x707108"),
+])
+def test_results_beyond_the_pixel_limit_are_refused(call, match):
+    """These leaked numpy's MemoryError or OpenCV's "Insufficient memory" (terabytes asked for)."""
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: __import__("cvtools").convolution.upsample(_IMG, 1e5), r"`factor` 100000.0 would make a 3200000x3200000"),
+    (lambda: __import__("cvtools").convolution.upsample(_IMG, size=(10 ** 6, 10 ** 6)), r"`size` \(1000000, 1000000\)"),
+    (lambda: __import__("cvtools").convolution.pool2d(_IMG, 10 ** 6, padding=10 ** 6 - 1),
+     r"`padding` 999999 is more than a 32x32 image needs: at most 32 rows"),
+])
+def test_resampling_sizes_are_bounded(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_pixel_limit_follows_the_read_limit():
+    import cvtools
+
+    before = cvtools.io.get_max_pixels()
+    try:
+        cvtools.io.set_max_pixels(64 * 64)
+        assert resize(_IMG, scale=2).shape == (64, 64, 3)
+        with pytest.raises(ValueError, match="more than the pixel limit 4,096"):
+            resize(_IMG, scale=2.1)
+        cvtools.io.set_max_pixels(None)  # no limit
+        assert pad(_IMG, 100).shape == (232, 232, 3)
+    finally:
+        cvtools.io.set_max_pixels(before)
+    from cvtools.convolution import pool2d
+
+    np.testing.assert_array_equal(pool2d(_IMG, 64, padding=32), _IMG.max((0, 1), keepdims=True))  # at the limit

@@ -54,8 +54,9 @@ def pool2d(image, size, *, stride=None, mode="max", padding=0):
         Reduction over each window.
     padding : int, (int, int) or (int, int, int, int)
         Pixels added around the image (all sides, (vertical, horizontal), or (top, bottom, left,
-        right)); each must be smaller than the window. Padded cells never win a max/min and are
-        not counted in an average (PyTorch's ``count_include_pad=False``).
+        right)); each must be smaller than the window and at most the image side along its axis.
+        Padded cells never win a max/min and are not counted in an average (PyTorch's
+        ``count_include_pad=False``).
 
     Returns
     -------
@@ -81,6 +82,9 @@ def pool2d(image, size, *, stride=None, mode="max", padding=0):
     check_choice(mode, POOL_MODES, name="mode")
     t, b, l, r = _pool_pads(padding, kh, kw)
     h, w = image.shape[:2]
+    if max(t, b) > h or max(l, r) > w:
+        raise ValueError(f"`padding` {padding!r} is more than a {h}x{w} image needs: at most {h} rows (top, "
+                         f"bottom) and {w} columns (left, right).")
     ho, wo = _out_size(h, kh, t, b, sy, 1), _out_size(w, kw, l, r, sx, 1)
     if ho < 1 or wo < 1:
         raise ValueError(f"the window {kh}x{kw} does not fit in the {h}x{w} image with padding "

@@ -42,7 +42,8 @@ def upsample(image, factor=None, *, size=None, method="nearest"):
     image : (H, W) or (H, W, C) ndarray
         Input image; any integer or float dtype.
     factor : float or (float, float), optional
-        Scale (vertical, horizontal); the output is ``floor(H * fy) x floor(W * fx)`` (at least 1).
+        Scale (vertical, horizontal); the output is ``floor(H * fy) x floor(W * fx)`` (at least 1, at
+        most the read pixel limit :func:`cvtools.io.get_max_pixels`, 2**28 by default).
         Factors below 1 shrink (use ``method='area'`` for that).
     size : (int, int), optional
         Output ``(height, width)``, instead of ``factor``.
@@ -77,6 +78,13 @@ def upsample(image, factor=None, *, size=None, method="nearest"):
     else:
         fy, fx = _factor_pair(factor)
         ho, wo = max(1, math.floor(h * fy + 1e-9)), max(1, math.floor(w * fx + 1e-9))
+    from ..io import get_max_pixels  # the one pixel limit: a result no bigger than an image cvtools reads
+
+    limit = get_max_pixels()
+    if limit is not None and ho * wo > limit:
+        raise ValueError(f"`{'size' if size is not None else 'factor'}` {size if size is not None else factor!r} "
+                         f"would make a {wo}x{ho} image ({ho * wo:,} pixels), more than the pixel limit {limit:,}; "
+                         "raise it with cvtools.io.set_max_pixels() or CVTOOLS_MAX_PIXELS.")
     if image.dtype in _CV_DEPTH:
         src = image
     else:

@@ -23,6 +23,17 @@ RESIZE_METHODS = {
 _ROTATE_METHODS = ("nearest", "linear", "cubic", "lanczos")
 
 
+def check_output_size(h: int, w: int, what: str) -> None:
+    """Refuse a result larger than the pixel limit images are read with (``cvtools.io.get_max_pixels``,
+    2**28 by default), before anything is allocated."""
+    from ..io import get_max_pixels
+
+    limit = get_max_pixels()
+    if limit is not None and h * w > limit:
+        raise ValueError(f"{what} would make a {w}x{h} image ({h * w:,} pixels), more than the pixel limit "
+                         f"{limit:,}; raise it with cvtools.io.set_max_pixels() or CVTOOLS_MAX_PIXELS.")
+
+
 def _round_size(x: float) -> int:
     return max(1, int(math.floor(x + 0.5)))
 
@@ -92,7 +103,9 @@ def resize(image, *, scale: float | None = None, width: int | None = None, heigh
     Returns
     -------
     ndarray
-        The resized image, same dtype and channels (uint8/uint16 saturate).
+        The resized image, same dtype and channels (uint8/uint16 saturate). A result of more pixels
+        than the read limit (:func:`cvtools.io.get_max_pixels`, 2**28 by default) is refused with
+        ``ValueError`` before anything is allocated.
 
     Examples
     --------
@@ -105,6 +118,9 @@ def resize(image, *, scale: float | None = None, width: int | None = None, heigh
     check_choice(method, tuple(RESIZE_METHODS), name="method")
     h, w = image.shape[:2]
     nh, nw = resized_shape(image.shape, scale=scale, width=width, height=height, size=size)
+    given = next(f"`{n}` {v!r}" for n, v in (("scale", scale), ("width", width), ("height", height), ("size", size))
+                 if v is not None)
+    check_output_size(nh, nw, given)
     if (nh, nw) == (h, w):
         return image.copy()
     flag = RESIZE_METHODS[method]
@@ -240,6 +256,7 @@ def rotate(image, angle: float, *, expand: bool = False,
         c, s = abs(m[0, 0]), abs(m[0, 1])
         nw = max(1, int(math.ceil(w * c + h * s - 1e-6)))
         nh = max(1, int(math.ceil(w * s + h * c - 1e-6)))
+        check_output_size(nh, nw, f"rotate by {angle!r} degrees with expand=True")
         m[0, 2] += (nw - 1) / 2.0 - cx
         m[1, 2] += (nh - 1) / 2.0 - cy
     flags = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC,
@@ -301,7 +318,8 @@ def pad(image, width: int | tuple[int, ...], *,
     Returns
     -------
     ndarray
-        Same dtype and channels, ``top + H + bottom`` by ``left + W + right``.
+        Same dtype and channels, ``top + H + bottom`` by ``left + W + right`` (at most the read pixel
+        limit, as :func:`resize`).
 
     Examples
     --------
@@ -321,6 +339,7 @@ def pad(image, width: int | tuple[int, ...], *,
         left = right = int(widths[1])
     else:
         top, bottom, left, right = (int(v) for v in widths)
+    check_output_size(top + image.shape[0] + bottom, left + image.shape[1] + right, f"`width` {width!r}")
     spec = [(top, bottom), (left, right)] + [(0, 0)] * (image.ndim - 2)
     if border == "constant":
         fill = _border_value(value, image)[0]
