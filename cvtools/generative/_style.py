@@ -172,6 +172,8 @@ def stylize(content, style=None, method: str = "color", strength: float = 1.0,
         raise ValueError(f"`strength` must be a number between 0 and 1; got {strength!r}.")
     strength = float(strength)
     image = _load(content, "content")
+    if image.ndim == 3 and image.shape[2] == 1:  # gray with a channel axis: stylised as gray, the axis kept
+        return stylize(image[..., 0], style, method, strength, preserve_color, **options)[..., None]
     if method == "npr":
         if style is not None:
             raise ValueError("method='npr' takes no style image; pass style=None and pick an effect "
@@ -184,6 +186,8 @@ def stylize(content, style=None, method: str = "color", strength: float = 1.0,
         style_arr = style
     else:
         style_arr = _load(style, "style")
+        if style_arr.ndim == 3 and style_arr.shape[2] == 1:
+            style_arr = style_arr[..., 0]
         if method == "color" and style_arr.ndim == 2 and image.ndim == 3:
             raise ValueError(f"`style` is gray (shape {style_arr.shape}) but `content` has colour "
                              f"(shape {image.shape}): mismatched channels; colour transfer needs an RGB "

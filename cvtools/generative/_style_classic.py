@@ -145,6 +145,9 @@ def npr(rgb8: np.ndarray, *, effect: str = "cartoon", work_size="auto", sigma_s:
         if not isinstance(value, (int, np.integer)) or value < (2 if name == "levels" else 0):
             raise ValueError(f"`{name}` must be an int >= {2 if name == 'levels' else 0}; got {value!r}.")
     small, up = _work(rgb8, work_size)
+    if radius > max(small.shape[:2]):
+        raise ValueError(f"`radius` {radius} is larger than the image being filtered ({small.shape[1]}x"
+                         f"{small.shape[0]} pixels, see `work_size`): at most {max(small.shape[:2])}.")
     if effect == "stylization":
         return up(cv2.stylization(small, sigma_s=sigma_s or 60, sigma_r=sigma_r or 0.45))
     if effect == "edge-preserving":
@@ -184,7 +187,11 @@ def _cartoon(rgb8, small, up, *, sigma_s, sigma_r, levels, edge_thickness, edge_
     mag = cv2.addWeighted(cv2.convertScaleAbs(gx), 0.5, cv2.convertScaleAbs(gy), 0.5, 0)
     _, edges = cv2.threshold(mag, edge_threshold * 255, 255, cv2.THRESH_BINARY)
     if edge_thickness > 1:
-        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (edge_thickness, edge_thickness))
+        from ..filtering._morphology import _element
+
+        # only the part of the disc that can join two pixels of the image matters (outside is ignored)
+        h, w = edges.shape
+        k = _element("ellipse", (edge_thickness, edge_thickness), crop=(2 * h - 1, 2 * w - 1))
         edges = cv2.dilate(edges, k)
     # outline pixels keep 10% of their colour
     dark = cv2.convertScaleAbs(flat, alpha=0.1)
