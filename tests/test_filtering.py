@@ -570,6 +570,8 @@ def test_box_wider_than_the_image_matches_scipy(border):
                                                                 r"got a ragged sequence \[\[1, 2\], \[3\]\]"),
     (lambda im: F.add_noise(im, seed=-1), r"`seed` must be None, an integer >= 0 or a numpy.random.Generator; "
                                           r"got -1"),
+    (lambda im: F.add_noise(im, "poisson", amount=1e300), r"photon count at full intensity, in \(0, 1e\+15\]"),
+    (lambda im: F.add_noise(im, "gaussian", amount=1e300), r"standard deviation in full ranges, at most 1000"),
 ])
 def test_hostile_sizes_are_clear_errors(call, match):
     """Each of these leaked OpenCV's "Insufficient memory" (a cv2.error, not a ValueError), numpy's own
@@ -627,3 +629,12 @@ def test_ragged_kernels_are_clear_errors():
         with pytest.raises(ValueError, match=r"`kernel` must be a 2-D array \(height, width\) with rows of equal "
                                              r"length; got a ragged sequence \[\[1, 2\], \[3\]\]"):
             fn(img, [[1, 2], [3]])
+
+
+def test_sharpen_with_a_huge_amount_saturates_quietly():
+    """The float32 kernel overflowed (a RuntimeWarning, an error under -W error)."""
+    img = make(np.uint8)
+    out = F.sharpen(img, amount=1e300)
+    assert out.dtype == np.uint8 and set(np.unique(out)) <= {0, 255} | set(np.unique(img))
+    noisy = F.add_noise(np.full((4, 4), 5.0), "poisson", amount=1e15, seed=0)  # out-of-range floats: rate bounded
+    assert noisy.max() == 1.0

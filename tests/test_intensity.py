@@ -611,6 +611,8 @@ def test_float_levels_histogram_and_map_match_numpy(n, rng):
     (lambda im: I.clahe(np.zeros((100, 100), np.uint16), tile_size=(46, 46)),
      r"`tile_size` \(46, 46\) makes 2,116 tiles; a uint16 image may have at most 2,048"),
     (lambda im: I.histogram(im, bins=10 ** 10), r"`bins` must be at most 16,777,216 \(2\*\*24\); got 10,000,000,000"),
+    (lambda im: I.threshold(im, "adaptive-gaussian", block_size=10 ** 6 + 1),  # ran for minutes
+     r"`block_size` 1000001 is too large for a 32x40 image: at most 81"),
 ])
 def test_hostile_arguments_are_clear_errors(call, match):
     """Each leaked OpenCV's "Insufficient memory"/"scn is 1" (a cv2.error) or numpy's MemoryError."""
@@ -625,3 +627,4 @@ def test_limits_at_the_edge_still_work():
     assert I.clahe(np.zeros((90, 90)), tile_size=(45, 45)).shape == (90, 90)
     assert I.convert_color(img[..., None], "hsv", source="gray").shape == (32, 40, 3)
     assert I.histogram(img, bins=2 ** 16)[0].shape == (2 ** 16,)
+    assert I.threshold(img, "adaptive-gaussian", block_size=81)[0].shape == img.shape

@@ -9,6 +9,10 @@ from .._shared import check_choice, dtype_max
 from ._common import nonneg, prep
 
 KINDS = ("gaussian", "salt-and-pepper", "poisson")
+#: Largest ``amount`` for gaussian noise (standard deviations of 1000 full ranges only saturate).
+MAX_GAUSSIAN_AMOUNT = 1e3
+#: Largest photon count for poisson noise (numpy's sampler refuses rates near 2**63).
+MAX_PHOTONS = 1e15
 
 
 def _rng(seed) -> np.random.Generator:
@@ -26,11 +30,11 @@ def add_noise(image, kind="gaussian", *, amount=None, seed=None):
     """Add synthetic noise; the result is an image of the same dtype, clipped to the valid range.
 
     * ``"gaussian"``: additive, zero-mean; ``amount`` is the standard deviation as a fraction of the
-      full range (default 0.05, i.e. 12.75 gray levels for uint8). Independent per channel.
+      full range (default 0.05, i.e. 12.75 gray levels for uint8; at most 1000). Independent per channel.
     * ``"salt-and-pepper"``: ``amount`` is the fraction of pixels replaced (default 0.05), half by 0
       and half by full intensity; a pixel is replaced in all its channels.
     * ``"poisson"``: shot noise; ``amount`` is the photon count at full intensity (default 255, so a
-      uint8 value is its own photon count); smaller is noisier.
+      uint8 value is its own photon count; at most 1e15); smaller is noisier.
 
     Floats are clipped to [0, 1], integers saturate.
 
@@ -64,6 +68,9 @@ def add_noise(image, kind="gaussian", *, amount=None, seed=None):
     work = np.float64 if image.dtype == np.float64 else np.float32
     if kind == "gaussian":
         sd = 0.05 if amount is None else nonneg(amount, "amount")
+        if sd > MAX_GAUSSIAN_AMOUNT:
+            raise ValueError(f"`amount` for gaussian noise is a standard deviation in full ranges, at most "
+                             f"{MAX_GAUSSIAN_AMOUNT:g}; got {sd:g}.")
         out = image.astype(work)
         out += rng.standard_normal(image.shape, dtype=work) * work(sd * top)
     elif kind == "salt-and-pepper":
@@ -77,9 +84,10 @@ def add_noise(image, kind="gaussian", *, amount=None, seed=None):
         return out
     else:
         peak = 255.0 if amount is None else nonneg(amount, "amount")
-        if peak == 0:
-            raise ValueError("`amount` for poisson is the photon count at full intensity; it must be > 0.")
-        lam = np.clip(image.astype(np.float64), 0, None) * (peak / top)
+        if peak == 0 or peak > MAX_PHOTONS:
+            raise ValueError(f"`amount` for poisson is the photon count at full intensity, in (0, {MAX_PHOTONS:g}]; "
+                             f"got {peak:g}.")
+        lam = np.clip(image.astype(np.float64), 0, top) * (peak / top)  # (out-of-range floats: rate bounded)
         out = (rng.poisson(lam) * (top / peak)).astype(work)
     np.clip(out, 0, top, out=out)
     if image.dtype.kind == "u":

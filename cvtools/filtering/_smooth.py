@@ -337,6 +337,6 @@ def sharpen(image, *, amount=1.0, border="reflect"):
     image = prep(image)
     a = nonneg(amount, "amount")
     _check_border(border)
-    kernel = np.array([[0, -a, 0], [-a, 1 + 4 * a, -a], [0, -a, 0]], np.float32)
+    kernel = np.array([[0, -a, 0], [-a, 1 + 4 * a, -a], [0, -a, 0]], np.float64)  # (float32 overflows past 8e37)
     out = with_border(lambda im, b: cv2.filter2D(im, -1, kernel, borderType=b), image, border, (1, 1))
     return same_shape(out, image)

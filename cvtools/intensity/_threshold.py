@@ -91,7 +91,7 @@ def threshold(image, method="otsu", *, value=None, block_size=11, offset=0.0):
     value : float, optional
         The threshold for ``"fixed"``.
     block_size : int
-        Odd neighbourhood size >= 3 for the adaptive methods.
+        Odd neighbourhood size >= 3 for the adaptive methods, at most ``2 max(H, W) + 1``.
     offset : float
         Subtracted from the local mean by the adaptive methods (image units).
 
@@ -136,6 +136,10 @@ def threshold(image, method="otsu", *, value=None, block_size=11, offset=0.0):
     if isinstance(block_size, bool) or not isinstance(block_size, numbers.Integral) \
             or block_size < 3 or block_size % 2 == 0:
         raise ValueError(f"`block_size` must be an odd integer >= 3; got {block_size!r}.")
+    side = max(gray.shape)
+    if block_size > 2 * side + 1:  # beyond, the block only adds copies of the edge pixels (and time)
+        raise ValueError(f"`block_size` {block_size} is too large for a {gray.shape[0]}x{gray.shape[1]} image: at "
+                         f"most {2 * side + 1} (twice its longer side plus one).")
     off = _number(offset, "offset")
     ksize = (int(block_size), int(block_size))
     src = gray if gray.dtype != np.uint16 else gray.astype(np.float32)
