@@ -14,7 +14,7 @@ import cvtools
 from cvtools.detect import Detections
 from cvtools.identify import Gallery, colour_name, describe
 
-pytest.importorskip("dlib")
+# The face tests need dlib (the face extra) and, through `faces`, matplotlib's sample photo (the viz extra).
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,7 @@ def _dlib_reference(image, box):
     return np.asarray(rec.compute_face_descriptor(chip), np.float32)
 
 
+@pytest.mark.extra("face", "viz")
 def test_face_gallery_names_and_distances(gallery_dir, faces, tmp_path):
     g = Gallery.from_folder(gallery_dir, "face", cache_dir=tmp_path)
     assert g.names == ["eileen", "grace"] and len(g) == 2 and g.embeddings.shape == (2, 128)
@@ -78,6 +79,7 @@ def test_face_gallery_names_and_distances(gallery_dir, faces, tmp_path):
     np.testing.assert_allclose(again.distances, det.distances, atol=1e-5)
 
 
+@pytest.mark.extra("face", "viz")
 def test_unknown_beyond_threshold(faces):
     g = Gallery("face").add("eileen", faces["eileen"])
     det = g.identify(faces["grace"])
@@ -91,6 +93,7 @@ def test_unknown_beyond_threshold(faces):
     assert len(g.identify(np.zeros((80, 80, 3), np.uint8))) == 0
 
 
+@pytest.mark.extra("face", "viz")
 def test_gallery_cache(gallery_dir, tmp_path, monkeypatch, faces):
     cache = tmp_path / "cache"
     g1 = Gallery.from_folder(gallery_dir, cache_dir=cache)
@@ -114,6 +117,7 @@ def test_gallery_cache(gallery_dir, tmp_path, monkeypatch, faces):
         (gallery_dir / "eileen" / "2.png").unlink()
 
 
+@pytest.mark.extra("face", "viz")
 def test_default_cache_dir_in_root(tmp_path, faces):
     root = tmp_path / "g"
     (root / "eileen").mkdir(parents=True)
@@ -122,6 +126,7 @@ def test_default_cache_dir_in_root(tmp_path, faces):
     assert list((root / ".cvtools-cache").glob("face-*.npz"))
 
 
+@pytest.mark.extra("face", "viz")
 def test_no_face_policy(tmp_path, faces):
     root = tmp_path / "g"
     (root / "eileen").mkdir(parents=True)
@@ -213,6 +218,7 @@ def _cli(*args):
                           timeout=300)
 
 
+@pytest.mark.extra("face", "viz")
 def test_cli_identify(gallery_dir, tmp_path, faces):
     probe = tmp_path / "probe.png"
     cvtools.write(probe, faces["grace"])
@@ -226,6 +232,7 @@ def test_cli_identify(gallery_dir, tmp_path, faces):
     assert r.returncode == 0 and "grace (0." in r.stdout
 
 
+@pytest.mark.extra("face", "viz")
 def test_batch_identify_op(gallery_dir, faces):
     from cvtools.batch import get_op
 
@@ -235,6 +242,7 @@ def test_batch_identify_op(gallery_dir, faces):
         get_op("identify")(faces["grace"])
 
 
+@pytest.mark.extra("face")
 def test_face_recognition_knn_probes(shared_data, tmp_path):
     """Real photos: every probe face, including each person in the group photos, is named right."""
     root = shared_data / "face_identification" / "face_recognition_knn"
@@ -251,6 +259,7 @@ def test_face_recognition_knn_probes(shared_data, tmp_path):
         assert found == set(row["expected_identities"].split(";")), row["file"]
 
 
+@pytest.mark.extra("face", "viz")
 def test_video_identifier_reuses_descriptors(faces):
     from cvtools.identify import VideoIdentifier
 
@@ -292,6 +301,7 @@ def test_read_only_gallery_caches_elsewhere(tmp_path, monkeypatch):
     assert default_cache_dir(ro) == ro / ".cvtools-cache"
 
 
+@pytest.mark.extra("face", "torch")
 def test_torch_port_of_dlib_resnet_matches_dlib():
     """The face ResNet read from dlib's .dat and run by torch gives dlib's own descriptors."""
     pytest.importorskip("torch")
@@ -319,6 +329,7 @@ def test_torch_port_of_dlib_resnet_matches_dlib():
         assert np.linalg.norm(ours, axis=1).min() > 0.1  # real descriptors, not zeros
 
 
+@pytest.mark.extra("face")
 def test_descriptor_backend_can_be_forced(monkeypatch):
     from cvtools.identify import _face
 
@@ -335,6 +346,7 @@ def test_descriptor_backend_can_be_forced(monkeypatch):
         np.testing.assert_allclose(by_torch, by_dlib, atol=1e-5)
 
 
+@pytest.mark.extra("face")
 def test_jittered_descriptors_stay_close_to_the_plain_one():
     from cvtools.identify import _face
     import skimage.data
@@ -348,6 +360,7 @@ def test_jittered_descriptors_stay_close_to_the_plain_one():
     assert 0 < np.linalg.norm(jittered - plain) < 0.45
 
 
+@pytest.mark.extra("face", "torch")
 def test_a_broken_torch_port_falls_back_to_dlib(monkeypatch):
     pytest.importorskip("torch")
     import skimage.data
@@ -411,6 +424,7 @@ def test_gallery_cache_short_offsets_is_rebuilt(tmp_path, monkeypatch):
     assert calls == []
 
 
+@pytest.mark.extra("face", "viz")
 def test_edited_gallery_cache_cannot_change_identities(gallery_dir, tmp_path, monkeypatch, faces):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     key_file = tmp_path / "xdg" / "cvtools" / "gallery-cache.key"

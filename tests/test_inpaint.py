@@ -12,7 +12,7 @@ import cvtools
 from cvtools.generative import dilate_mask, inpaint, mask_from_boxes, mask_from_color
 
 FAST = ["telea", "ns", "biharmonic", "fsr", "exemplar"]
-ALL = FAST + ["dip"]
+ALL = FAST + [pytest.param("dip", marks=pytest.mark.extra("torch"))]
 DIP_TINY = dict(iterations=30, time_budget=None, depth=2, width=8)
 
 
@@ -51,6 +51,7 @@ def test_smooth_gradient_hole_is_filled_closely(method):
     np.testing.assert_array_equal(out[~mask], img[~mask])
 
 
+@pytest.mark.extra("torch")
 def test_dip_fits_the_known_pixels_and_stops_early():
     img = np.repeat(_gradient(32, 32)[..., None], 3, axis=2)
     mask = _box(32, 32, 12, 20, 12, 20)
@@ -168,13 +169,20 @@ def test_rgba_alpha_fill_or_keep():
     assert np.abs(kept[mask][:, :3].astype(int) - 100).max() <= 2
 
 
-def test_exemplar_and_dip_are_seeded():
+def test_exemplar_is_seeded():
     rng = np.random.default_rng(5)
     img = (rng.random((32, 32, 3)) * 255).astype(np.uint8)
     mask = _box(32, 32, 8, 20, 8, 20)
     a = inpaint(img, mask, "exemplar", seed=3)
     b = inpaint(img, mask, "exemplar", seed=3)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.extra("torch")
+def test_dip_is_seeded():
+    rng = np.random.default_rng(5)
+    img = (rng.random((32, 32, 3)) * 255).astype(np.uint8)
+    mask = _box(32, 32, 8, 20, 8, 20)
     d1 = inpaint(img, mask, "dip", seed=7, device="cpu", **DIP_TINY)
     d2 = inpaint(img, mask, "dip", seed=7, device="cpu", **DIP_TINY)
     np.testing.assert_array_equal(d1, d2)
@@ -217,6 +225,11 @@ def test_errors():
         inpaint(img.astype(np.int8), _box(10, 12, 1, 2, 1, 2))
     with pytest.raises(ValueError, match="`mask` must be 2-D"):
         inpaint(img, np.zeros((10, 12, 2), bool))
+
+
+@pytest.mark.extra("torch")
+def test_dip_errors():
+    img = np.zeros((10, 12, 3), np.uint8)
     with pytest.raises(ValueError, match="device"):
         inpaint(img, _box(10, 12, 1, 2, 1, 2), "dip", device="tpu", iterations=1)
     with pytest.raises(ValueError, match="iterations"):

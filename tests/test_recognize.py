@@ -85,7 +85,7 @@ def test_predict_accepts_arrays_stacks_and_paths(hog_model, folders):
     assert empty_l.shape == (0,) and empty_s.shape == (0,)
 
 
-@pytest.mark.parametrize("method", ["hog-svm", "cnn"])
+@pytest.mark.parametrize("method", ["hog-svm", pytest.param("cnn", marks=pytest.mark.extra("torch"))])
 def test_save_load_round_trip(tmp_path, folders, method, hog_model):
     clf = hog_model if method == "hog-svm" else recognize.train(folders[0], "cnn", val_split=0.25, **TINY_CNN)
     path = clf.save(tmp_path / "model.npz")
@@ -124,6 +124,7 @@ def test_load_never_unpickles(tmp_path):
         recognize.load(tmp_path / "missing.npz")
 
 
+@pytest.mark.extra("torch")
 def test_cnn_trains_reproducibly(folders):
     a = recognize.train(folders[0], "cnn", seed=3, val_split=0.25, **TINY_CNN)
     b = recognize.train(folders[0], "cnn", seed=3, val_split=0.25, **TINY_CNN)
@@ -144,6 +145,7 @@ def test_cnn_trains_reproducibly(folders):
     assert torch.are_deterministic_algorithms_enabled() is False  # restored after training
 
 
+@pytest.mark.extra("torch")
 def test_cnn_learns(folders):
     clf = recognize.train(folders[0], "cnn", image_size=16, epochs=12, widths=(8, 16, 32), batch_size=8,
                           val_split=0.25, patience=12, seed=0)
@@ -157,6 +159,7 @@ def test_kfold_reports_scores(folders):
     assert len(clf.info["cv_accuracy"]) == 3 and clf.info["cv_mean"] >= 0.8
 
 
+@pytest.mark.extra("torch")
 def test_train_on_arrays_and_rgb(tmp_path):
     rng = np.random.default_rng(0)
     red = [np.zeros((20, 20, 3), np.uint8) + np.array([200, 30, 30], np.uint8) + rng.integers(0, 20, (20, 20, 3), dtype=np.uint8)
@@ -225,6 +228,7 @@ def test_novelty_separates_unusual(method):
     assert (det.train_scores_ > det.threshold_).mean() <= 0.1
 
 
+@pytest.mark.extra("torch")
 def test_novelty_cnn_features(folders):
     rng = np.random.default_rng(4)
     normal = [make_image("disc", rng) for _ in range(20)]
