@@ -399,6 +399,7 @@ def test_missing_camera_index_is_a_clear_error():
 
 
 # --------------------------------------------------------------------------------------------- sample
+@pytest.mark.extra("face", "viz")  # dlib is the reference; sample_frames() uses matplotlib's sample photo
 def test_sample_video_is_small_and_shows_two_faces():
     dlib = pytest.importorskip("dlib")
     path = find_sample_video(create=False)
@@ -434,6 +435,7 @@ def test_classifier_labels_each_new_track_once(tmp_path, rng):
     assert [it[0]["class"] for it in items] == ["dark"] * 2
 
 
+@pytest.mark.extra("style")
 def test_style_is_applied_to_the_shown_frames():
     pytest.importorskip("onnxruntime")
     frame = np.zeros((48, 64, 3), np.uint8)

@@ -38,7 +38,7 @@ def cvtools_demo(*args, timeout=120):
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
-    """2 s of the sample's two faces (40 frames at 20 fps), written by the test."""
+    """2 s of the sample's two faces (40 frames at 20 fps), written by the test (needs the viz extra)."""
     path = tmp_path_factory.mktemp("clip") / "faces.mp4"
     with VideoWriter(path, fps=20, size=(480, 360)) as out:
         for frame in sample_frames(seconds=2.0):
@@ -69,6 +69,7 @@ def _edge_hits(diff, box, band=3):
     return float(np.mean([s.mean() for s in sides]))
 
 
+@pytest.mark.extra("viz", "face")
 def test_records_an_annotated_video_with_boxes_where_the_faces_are(clip, tmp_path):
     out, tracks = tmp_path / "annotated.mp4", tmp_path / "tracks.jsonl"
     res = cvtools_demo("--source", clip, "--detector", "face", "--view", "none", "--output", out,
@@ -172,6 +173,7 @@ class _Demo:
             self.proc.wait()
 
 
+@pytest.mark.extra("viz")
 def test_browser_view_serves_a_page_an_mjpeg_stream_and_detections(clip, tmp_path):
     from test_demo import _read_mjpeg_parts
 
@@ -204,6 +206,7 @@ def test_browser_view_serves_a_page_an_mjpeg_stream_and_detections(clip, tmp_pat
     assert summary["stopped_by"] == "quit" and summary["url"] == url
 
 
+@pytest.mark.extra("viz")
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (/usr/bin/chromium)")
 def test_headless_chromium_renders_the_stream_in_the_page(clip, tmp_path):
     demo = _Demo("--source", clip, "--detector", "face", "--view", "browser", "--loop", "--json")
@@ -230,6 +233,7 @@ def test_headless_chromium_renders_the_stream_in_the_page(clip, tmp_path):
     assert json.loads(out)["stopped_by"] == "interrupt"
 
 
+@pytest.mark.extra("viz")
 def test_sigterm_releases_everything_and_keeps_the_recording(clip, tmp_path):
     out = tmp_path / "rec.avi"
     demo = _Demo("--source", clip, "--view", "browser", "--loop", "--output", out, "--json")
@@ -250,6 +254,7 @@ def test_sigterm_releases_everything_and_keeps_the_recording(clip, tmp_path):
     assert not list(tmp_path.glob(".rec.*"))  # no temporary file left behind
 
 
+@pytest.mark.extra("viz", "face")
 def test_gallery_names_both_faces_of_the_clip(clip, tmp_path):
     """A flat gallery folder (<name>.png, as in ../shared/data) built from the sample's two source photos."""
     import skimage.data
