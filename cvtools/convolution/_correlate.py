@@ -6,24 +6,24 @@ engines below compute exactly that, faster:
 
 * direct: ``cv2.filter2D`` with the border handled by OpenCV itself when it can be (its border
   flags reproduce numpy.pad for every mode; 'wrap' is padded first because filter2D refuses it);
-* separable: a rank-1 kernel (detected by a pivot test, factored by SVD) is split into a column and a row vector and run
-  through ``cv2.sepFilter2D`` (2K instead of K*K multiply-adds per pixel);
-* FFT: ``scipy.signal.fftconvolve`` on the padded image, for large non-separable kernels;
-* stride, small and mid-size kernels (up to 11x11 on one channel, 5x5 on colour): a numba kernel
-  (``_strided.py``) that computes only the kept outputs straight from the unpadded image (no padded
-  copy), row by row in cache;
-* stride, larger kernels (or float64 work): a polyphase decomposition. The padded image is split into
-  ``sy * sx`` sub-images ``P[ry::sy, rx::sx]`` and the kernel into the matching sub-kernels; the strided
-  output is the sum of their (small) valid correlations, run by OpenCV;
-* stride, 3x3 and smaller on one channel: OpenCV's stride-1 filter then every ``stride``-th output (the
-  filter is memory-bound there, so computing fewer outputs saves less than it costs).
+* separable: a rank-1 kernel (detected by a pivot test whose tolerance follows the precision the
+  kernel was given in, factored by SVD) is split into a column and a row vector and run through
+  ``cv2.sepFilter2D`` (2K instead of K*K multiply-adds per pixel);
+* FFT (``method='fft'``, stride 1): ``scipy.signal.fftconvolve`` on the padded image;
+* strides: the cheapest of four engines by a cost model (:func:`_stride_costs`, constants measured on
+  1080p images): a numba kernel that computes only the kept outputs (``_strided.py``, any kernel),
+  its separable twin for rank-1 kernels, an FFT engine that keeps only the kept outputs' spectrum
+  (the full spectrum folded onto the decimated one, then a small inverse FFT) for large kernels, or
+  the stride-1 engine followed by keeping every ``stride``-th output when none of them is cheaper.
 """
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
 
-from .._shared import check_choice, check_image, cv2_border, restore_dtype
+from .._shared import check_choice, check_image, cv2_border
 from ._params import _as_kernel, _check_border, _int_pair, _pads, output_shape
 
 METHODS = ("auto", "direct", "separable", "fft")
@@ -37,10 +37,18 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _WIDE = {np.dtype(t) for t in (np.int32, np.uint32, np.int64, np.uint64, np.float64)}
 
 # Kernel area from which the separable engine beats cv2.filter2D for a rank-1 kernel (below it
-# both are memory-bound). The FFT engine (scipy) is never chosen automatically: on 1080p images
-# cv2.filter2D, which switches to its own DFT for kernels of 11x11 and more, was faster at every
+# both are memory-bound). The FFT engine (scipy) is never chosen automatically at stride 1: on
+# 1080p images cv2.filter2D, which switches to its own DFT for large kernels, was faster at every
 # size measured (benchmarks/bench_convolution.py); method='fft' remains available.
 _SEPARABLE_MIN_AREA = 25
+
+# A kernel given in a float dtype carries that dtype's rounding: np.outer(u, u) in float32 is an
+# outer product only to ~1e-7. The rank-1 test accepts deviations up to this many ulps of the
+# kernel's dtype, times the kernel size, relative to its largest entry.
+_RANK1_ULPS = 4
+
+# Kernel height from which the numba strided kernel computes four output rows at a time.
+_BLOCK_MIN_ROWS = 9
 
 
 def _check_input(image) -> np.ndarray:
@@ -71,20 +79,55 @@ def _dilate_kernel(k: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-def _rank1(k: np.ndarray):
-    """(column, row) vectors with ``k == outer(column, row)``, or None if ``k`` is not rank 1."""
+def _kernel_eps(dtype) -> float:
+    """Relative precision a kernel of ``dtype`` was given with (integers: exact, float64's rounding)."""
+    dt = np.dtype(dtype)
+    return float(np.finfo(dt if dt.kind == "f" else np.float64).eps)
+
+
+_EPS64 = _kernel_eps(np.float64)
+
+
+def _rank1(k: np.ndarray, eps: float = _EPS64):
+    """(column, row) vectors with ``k == outer(column, row)``, or None if ``k`` is not rank 1.
+
+    ``k`` is float64; ``eps`` is the machine epsilon of the dtype the kernel was given in. An
+    outer product rounded to that dtype (``np.outer`` of float32 vectors, a float32 Gaussian)
+    deviates from rank 1 by a few of its ulps, so the test accepts ``_RANK1_ULPS * K * eps``
+    relative to the largest entry (K = the larger side) and nothing more.
+    """
     if min(k.shape) < 2:
         return None
-    # cheap exact gate: a rank-1 matrix equals the outer product of its row and column through
-    # its largest entry, divided by that entry (O(K^2), vs an SVD for every call)
+    # cheap gate: a rank-1 matrix equals the outer product of its row and column through its
+    # largest entry, divided by that entry (O(K^2), vs an SVD for every call)
     i, j = np.unravel_index(np.argmax(np.abs(k)), k.shape)
     pivot = k[i, j]
-    if pivot == 0 or np.abs(k - np.outer(k[:, j], k[i, :] / pivot)).max() > 1e-9 * abs(pivot):
+    tol = _RANK1_ULPS * max(k.shape) * eps * abs(pivot)
+    if pivot == 0 or np.abs(k - np.outer(k[:, j], k[i, :] / pivot)).max() > tol:
         return None
     # balanced factors from the SVD (the dominant singular pair)
     u, s, vt = np.linalg.svd(k)
     root = np.sqrt(s[0])
     return u[:, 0] * root, vt[0] * root
+
+
+def _to_dtype(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``result`` (float) as ``dtype``: rounded half to even and saturated for integers.
+
+    float64 cannot hold the int64/uint64 maxima (``2**63 - 1`` rounds up to ``2**63``), so those
+    bounds are applied after the cast: a plain clip would cast ``2**63`` to INT64_MIN.
+    """
+    if dtype.kind not in "ui":
+        return np.asarray(result).astype(dtype, copy=False)
+    info = np.iinfo(dtype)
+    r = np.rint(result)
+    if dtype.itemsize < 8:
+        return np.clip(r, info.min, info.max).astype(dtype)
+    r = r.astype(np.float64, copy=False)
+    top = float(info.max) + 1.0  # 2**63 or 2**64: exact in float64
+    out = np.clip(r, float(info.min), np.nextafter(top, 0.0)).astype(dtype)
+    out[r >= top] = info.max
+    return out
 
 
 class _Plan:
@@ -125,7 +168,7 @@ class _Plan:
             if float(np.abs(kernel).sum()) * max(abs(int(info.min)), int(info.max)) < 2.0 ** 31:
                 flat = np.ascontiguousarray(result).reshape(result.shape[0], -1)
                 return cv2.add(flat, 0.0, dtype=_CV_DEPTH[self.out]).reshape(result.shape)
-        return restore_dtype(result, self.out)
+        return _to_dtype(result, self.out)
 
 
 def _pad(image, t, b, l, r, border):
@@ -152,11 +195,11 @@ def _crop(arr, ho, wo):
     return np.ascontiguousarray(arr[:ho, :wo])
 
 
-def _choose(method, k):
-    """'direct', 'separable' or 'fft' for kernel ``k`` (already dilated)."""
+def _choose(method, k, eps=_EPS64):
+    """'direct', 'separable' or 'fft' for kernel ``k`` (already dilated) at stride 1."""
     if method != "auto":
         return method
-    if k.size >= _SEPARABLE_MIN_AREA and _rank1(k) is not None:
+    if k.size >= _SEPARABLE_MIN_AREA and _rank1(k, eps) is not None:
         return "separable"
     return "direct"
 
@@ -171,14 +214,17 @@ def _fft_valid(padded, k, plan):
     return fftconvolve(src, kk, mode="valid", axes=(0, 1))
 
 
-def _stride1(image, k, pads, border, plan, method, out_hw):
+def _stride1(image, k, pads, border, plan, method, out_hw, eps=_EPS64, factors=None):
+    """Stride-1 correlation by ``method``; ``factors`` (column, row) of a rank-1 ``k``, if known."""
     ho, wo = out_hw
     t, b, l, r = pads
     kh, kw = k.shape
     if method == "fft":
         res = _fft_valid(_pad(image, t, b, l, r, border), k, plan)
         return plan.finish(_crop(res, ho, wo))
-    separable = _rank1(k) if method == "separable" else None
+    separable = None
+    if method == "separable":
+        separable = factors if factors is not None else _rank1(k, eps)
     if method == "separable" and separable is None:
         raise ValueError(f"method='separable' needs a rank-1 kernel; got a {kh}x{kw} kernel of higher rank.")
     if t + b <= kh - 1 and l + r <= kw - 1 and border != "wrap":
@@ -191,158 +237,233 @@ def _stride1(image, k, pads, border, plan, method, out_hw):
     return plan.finish(_crop(res, ho, wo))
 
 
-def _tap_groups(size, dilation, stride):
-    """Group kernel taps by the phase of the padded image they read: {phase: [(tap, offset), ...]}."""
-    groups: dict[int, list[tuple[int, int]]] = {}
-    for i in range(size):
-        off = dilation * i
-        groups.setdefault(off % stride, []).append((i, off // stride))
-    return groups
-
-
-def _axis_map(n, before, after, border, phase, step, count):
-    """Where phase ``phase`` (every ``step``-th position) of a padded axis reads from.
-
-    Returns ``(idx, lo, hi)``: ``idx[i]`` is the source index of position ``i`` (-1 for a zero:
-    constant border, or past the padded end, which no kept output reads) and positions ``lo:hi``
-    lie inside the image, so they read ``idx[lo] + step * (i - lo)``.
-    """
-    total = n + before + after
-    if border == "constant":
-        padmap = np.pad(np.arange(n), (before, after), constant_values=-1)
-    else:
-        padmap = np.pad(np.arange(n), (before, after), mode=border)  # numpy.pad's exact rule
-    pos = phase + step * np.arange(count)
-    idx = np.where(pos < total, padmap[np.minimum(pos, total - 1)], -1)
-    inside = np.flatnonzero((pos >= before) & (pos < before + n))
-    lo, hi = (int(inside[0]), int(inside[-1]) + 1) if inside.size else (0, 0)
-    return idx, lo, hi
-
-
-def _gather_phase(image, out, rows, cols, sy, sx):
-    """Fill ``out`` with ``padded[ry::sy, rx::sx]`` without ever building ``padded``."""
-    ridx, rlo, rhi = rows
-    cidx, clo, chi = cols
-    fast = sx > 1 and image.ndim == 3 and image.shape[2] <= 4 and image.dtype in _CV_DEPTH
-    if fast and chi > clo and cidx[clo] + sx * (chi - clo) > image.shape[1]:
-        chi -= 1  # the resize window must fit: the last column joins the edge columns
-    if rhi > rlo and chi > clo:
-        r0, c0 = ridx[rlo], cidx[clo]
-        block = image[r0:r0 + sy * (rhi - rlo - 1) + 1:sy]  # strided rows: a view
-        nc = chi - clo
-        if fast:
-            # nearest-neighbour resize by an exact integer ratio picks column sx*j: much faster
-            # than numpy's gather for interleaved channels
-            block = cv2.resize(block[:, c0:c0 + sx * nc], (nc, rhi - rlo), interpolation=cv2.INTER_NEAREST)
-            block = block.reshape((rhi - rlo, nc) + image.shape[2:])
-        else:
-            block = block[:, c0:c0 + sx * (nc - 1) + 1:sx]
-        out[rlo:rhi, clo:chi] = block
-    edge_rows = np.r_[0:rlo, rhi:len(ridx)]
-    edge_cols = np.r_[0:clo, chi:len(cidx)]
-    for rsel, csel in ((edge_rows, np.arange(len(cidx))), (np.arange(rlo, rhi), edge_cols)):
-        if rsel.size == 0 or csel.size == 0:
-            continue
-        ri, ci = ridx[rsel], cidx[csel]
-        vals = image[np.ix_(np.maximum(ri, 0), np.maximum(ci, 0))].astype(out.dtype)
-        vals[ri < 0] = 0
-        vals[:, ci < 0] = 0
-        out[np.ix_(rsel, csel)] = vals
-
-
-def _strided(image, k, pads, border, plan, method, out_hw, stride, dilation):
-    ho, wo = out_hw
-    sy, sx = stride
-    dy, dx = dilation
-    t, b, l, r = pads
-    h, w = image.shape[:2]
-    gy, gx = _tap_groups(k.shape[0], dy, sy), _tap_groups(k.shape[1], dx, sx)
-    parts = []
-    for ry, taps_y in gy.items():
-        for rx, taps_x in gx.items():
-            sub = np.zeros((taps_y[-1][1] + 1, taps_x[-1][1] + 1))
-            for iy, qy in taps_y:
-                for ix, qx in taps_x:
-                    sub[qy, qx] = k[iy, ix]
-            if sub.any():
-                parts.append((ry, rx, sub))
-    if not parts:
-        return plan.finish(np.zeros((ho, wo) + image.shape[2:], plan.float))
-    # One phase buffer and one result buffer of a common size serve every part (rows/columns
-    # past what a sub-kernel needs only feed outputs beyond (ho, wo), which are dropped): few
-    # allocations, and the gather converts to float in the same pass. Float phases also keep
-    # OpenCV on its direct (not DFT) path for the small sub-kernels.
-    hb = ho + max(sub.shape[0] for _, _, sub in parts) - 1
-    wb = wo + max(sub.shape[1] for _, _, sub in parts) - 1
-    buf = np.empty((hb, wb) + image.shape[2:], plan.float)
-    maps_y = {ry: _axis_map(h, t, b, border, ry, sy, hb) for ry in gy}
-    maps_x = {rx: _axis_map(w, l, r, border, rx, sx, wb) for rx in gx}
-    acc = tmp = None
-    out_shape = (ho, wo) + image.shape[2:]
-    for n, (ry, rx, sub) in enumerate(parts):
-        _gather_phase(image, buf, maps_y[ry], maps_x[rx], sy, sx)
-        use_sep = method in ("auto", "separable") and sub.size >= _SEPARABLE_MIN_AREA
-        separable = _rank1(sub) if use_sep else None
-        kd = plan.kernel_dtype()
-        if separable is not None:
-            res = cv2.sepFilter2D(buf, -1, separable[1].astype(kd), separable[0].astype(kd), dst=tmp,
-                                  anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-        else:
-            res = cv2.filter2D(buf, -1, sub.astype(kd), dst=tmp, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-        res = res.reshape(buf.shape)
-        if acc is None:
-            acc = res
-            if len(parts) == 1:
-                return plan.finish(np.ascontiguousarray(acc[:ho, :wo]))
-        elif n == len(parts) - 1 and plan.out in _CV_DEPTH:
-            # the last addition writes the output dtype, rounded and saturated by OpenCV
-            return cv2.add(acc[:ho, :wo], res[:ho, :wo], dtype=_CV_DEPTH[plan.out]).reshape(out_shape)
-        else:
-            cv2.add(acc, res, dst=acc)
-            tmp = res
-    return plan.finish(np.ascontiguousarray(acc[:ho, :wo]))
-
-
 def _keep_every(full, stride, out_shape):
     """Every ``stride``-th output of a stride-1 result, cropped to ``out_shape``."""
     return np.ascontiguousarray(full[::stride[0], ::stride[1]][:out_shape[0], :out_shape[1]])
 
 
-def _stride_engine(src, k, stride, plan, method) -> str:
-    """Which strided engine: 'split' / 'full' (numba), 'subsample' or 'polyphase' (OpenCV).
+# ---------------------------------------------------------------------------------------- strides
+# Cost model of the strided engines, in nanoseconds: single-thread timings of each engine (thread
+# CPU time, minima) on 8x8 to 1920x1080 uint8 RGB and float32 gray images, kernels 3x3 to 31x31
+# (benchmarks/bench_convolution.py --engines prints them with the model's estimates). Only the
+# ratios between engines matter: they decide, they promise nothing.
+_NS = {
+    "cv_call": 15000.0,  # fixed cost of an OpenCV filter call through correlate2d
+    "cv_px": 0.25,       # stride-1 filter: reading and writing a pixel-channel
+    "cv_tap_f": 0.04,    # cv2.filter2D, per tap and pixel-channel, float images (direct path)
+    "cv_tap_i": 0.06,    # the same, integer images
+    "cv_dft_f": 10.0,    # cv2.filter2D on its DFT path, per pixel-channel (about flat in K), float
+    "cv_dft_i": 15.0,    # the same, integer images
+    "cv_sep": 0.09,      # cv2.sepFilter2D, per tap (kh + kw) and pixel-channel
+    "copy": 0.3,         # keeping every stride-th output, per kept output-channel
+    "nb_call": 50000.0,  # fixed cost of a numba call (index maps, ring, dispatch)
+    "nb_fill_f": 0.1,    # one padded value split into its phase plane, float images
+    "nb_fill_i": 0.2,    # the same, converted from an integer image
+    "nb_out": 0.4,       # per output-channel: accumulator traffic
+    "nb_tap": 0.035,     # one multiply-add, one output row at a time
+    "nb_tap4": 0.027,    # one multiply-add, four output rows at a time (tall kernels)
+    "nb_row": 1.5,       # per tap and output row-channel: the tap offsets of the row
+    "nb_rowfix": 150.0,  # per output row: ring bookkeeping, loop set-up
+    "fft_call": 40000.0,  # fixed cost of the FFT engine
+    "fft": 0.055,        # per transform point, log2(points) and unit of work (see _stride_costs)
+}
+# A strided engine replaces stride 1 + subsampling only when estimated this much cheaper.
+_MARGIN = 0.8
 
-    Chosen from timings of every engine at stride 2 on 1080p uint8 RGB and float32 gray (one thread, quiet
-    machine): the numba kernel wins for small and mid-size kernels, OpenCV's polyphase filters for larger
-    ones (from 7x7 on colour images, above 11x11 on one channel).
+
+def _dft_switch(plan) -> int:
+    """Kernel area from which cv2.filter2D runs on its DFT (OpenCV's filterengine: 130 for
+    8U->8U and 32F->32F, 50 otherwise)."""
+    src = plan.src
+    dst = src if plan.direct else plan.float
+    return 130 if (src, dst) in ((np.dtype(np.uint8), np.dtype(np.uint8)), (_F32, _F32)) else 50
+
+
+def _fft_sizes(need_h, need_w, sy, sx):
+    """Transform sizes >= the rows/columns the kept outputs read, multiples of the strides and fast."""
+    from scipy.fft import next_fast_len
+
+    return (sy * next_fast_len(-(-need_h // sy), real=True), sx * next_fast_len(-(-need_w // sx), real=True))
+
+
+def _stride_costs(shape, kshape, stride, dilation, pads, plan, rank1: bool) -> dict:
+    """Estimated nanoseconds of each strided engine for this call (see ``_NS``).
+
+    'subsample' is the stride-1 engine plus the copy of the kept outputs: the reference that the
+    automatic choice never exceeds (it takes the cheapest).
     """
-    kh, kw = k.shape
-    channels = 1 if src.ndim == 2 else src.shape[2]
-    if method == "separable" or plan.float != _F32 or src.dtype.kind not in "uif":
-        return "polyphase"
-    area = kh * kw
-    if channels == 1:
-        return "subsample" if area <= 9 else "split" if area <= 121 else "polyphase"
-    return "full" if area <= 25 else "polyphase"
+    h, w = shape[:2]
+    ch = 1 if len(shape) == 2 else shape[2]
+    kh, kw = kshape
+    sy, sx = stride
+    dy, dx = dilation
+    t, b, l, r = pads
+    hp, wp = h + t + b, w + l + r
+    ho = (hp - dy * (kh - 1) - 1) // sy + 1
+    wo = (wp - dx * (kw - 1) - 1) // sx + 1
+    pix = h * w * ch
+    out = ho * wo * ch
+    wide = 2.0 if plan.float == _F64 else 1.0  # float64 work: half the vector lanes
+    taps = kh * kw
+    kdh, kdw = dy * (kh - 1) + 1, dx * (kw - 1) + 1
+    kind = "f" if plan.src.kind == "f" else "i"
+    if rank1 and kdh * kdw >= _SEPARABLE_MIN_AREA:
+        s1 = _NS["cv_sep"] * (kdh + kdw) * pix
+    elif kdh * kdw < _dft_switch(plan):
+        s1 = _NS["cv_tap_" + kind] * taps * pix
+    else:
+        s1 = _NS["cv_dft_" + kind] * pix
+    s1 += _NS["cv_px"] * pix
+    span = dy * (kh - 1) + 1
+    rows = min(hp, ho * min(sy, span) + max(span - sy, 0))  # padded rows the kept outputs read
+    fill = _NS["nb_fill_" + kind] * rows * wp * ch
+    tap = _NS["nb_tap4"] if _block_rows(kshape, dilation) else _NS["nb_tap"]
+    costs = {
+        "subsample": _NS["cv_call"] + wide * s1 + _NS["copy"] * out,
+        "numba": (_NS["nb_call"] + fill + (_NS["nb_row"] * taps * ch + _NS["nb_rowfix"]) * ho
+                  + wide * out * (_NS["nb_out"] + tap * taps)),
+    }
+    if rank1:
+        costs["numba-separable"] = (_NS["nb_call"] + fill + (_NS["nb_row"] * (kh + kw * ch) + _NS["nb_rowfix"]) * ho
+                                    + wide * (_NS["nb_tap"] * (kh * ho * wp * ch + kw * out)
+                                              + _NS["nb_out"] * (ho * wp * ch + out) / 2))
+    # forward transform of every channel, the kernel's (half: its rows are mostly zero), the fold
+    # and the inverse at 1/(sy*sx) of the size, per channel
+    m, n = _fft_sizes((ho - 1) * sy + kdh, (wo - 1) * sx + kdw, sy, sx)
+    work = ch * (3.0 + 1.5 + 3.0 / (sy * sx) + 0.5) + 1.5
+    costs["fft"] = _NS["fft_call"] + wide * _NS["fft"] * m * n * math.log2(m * n) * work
+    return costs
 
 
-def _strided_numba(src, k, pads, border, plan, out_hw, stride, dilation, split):
-    from ._strided import strided_correlate
+def _stride_engine(shape, kshape, stride, dilation, pads, plan, method, rank1: bool) -> str:
+    """Which strided engine: 'numba', 'numba-separable', 'fft' or 'subsample'.
+
+    ``method`` other than 'auto' forces the family: 'direct' -> 'numba', 'separable' ->
+    'numba-separable', 'fft' -> 'fft'. 'auto' takes the cheapest by :func:`_stride_costs`, unless it
+    saves less than ``1 - _MARGIN`` of the stride-1 engine + subsampling estimate.
+    """
+    if method == "direct":
+        return "numba"
+    if method == "separable":
+        return "numba-separable"
+    if method == "fft":
+        return "fft"
+    costs = _stride_costs(shape, kshape, stride, dilation, pads, plan, rank1)
+    best = min(costs, key=costs.get)
+    # the estimates are rough: leave stride 1 + subsampling only for a clear gain
+    return best if costs[best] < _MARGIN * costs["subsample"] else "subsample"
+
+
+def _index_map(n, before, after, border):
+    """Source index of each position of a padded axis (numpy.pad's exact rule; -1: zero)."""
+    if border == "constant":
+        return np.pad(np.arange(n), (before, after), constant_values=-1)
+    return np.pad(np.arange(n), (before, after), mode=border)
+
+
+def _block_rows(kshape, dilation) -> bool:
+    """Whether the numba kernel computes four output rows at a time (tall kernels: the shared
+    padded rows are read once for four outputs; short ones would mostly multiply zeros)."""
+    return dilation[0] == 1 and kshape[0] >= _BLOCK_MIN_ROWS
+
+
+def _strided_numba(src, k, pads, border, plan, out_hw, stride, dilation, factors=None):
+    """The numba engines (``_strided.py``): any kernel, or the rank-1 ``factors`` (column, row)."""
+    from ._strided import strided_correlate, strided_separable
 
     ho, wo = out_hw
     t, b, l, r = pads
     h, w = src.shape[:2]
     channels = 1 if src.ndim == 2 else src.shape[2]
-
-    def index_map(n, before, after):
-        if border == "constant":
-            return np.pad(np.arange(n), (before, after), constant_values=-1)
-        return np.pad(np.arange(n), (before, after), mode=border)  # numpy.pad's exact rule
-
-    out = np.empty((ho, wo * channels), np.float32)
-    strided_correlate(np.ascontiguousarray(src).reshape(h, w * channels), np.ascontiguousarray(k, np.float32),
-                      stride[0], stride[1], dilation[0], dilation[1], ho, wo, channels,
-                      index_map(h, t, b), index_map(w, l, r), l, l + w, bool(split), out)
+    fd = plan.kernel_dtype()
+    out = np.empty((ho, wo * channels), fd)
+    args = (stride[0], stride[1], dilation[0], dilation[1], ho, wo, channels, _index_map(h, t, b, border),
+            _index_map(w, l, r, border), l, l + w)
+    flat = np.ascontiguousarray(src).reshape(h, w * channels)
+    if factors is None:
+        strided_correlate(flat, np.ascontiguousarray(k, fd), *args, out, _block_rows(k.shape, dilation))
+    else:
+        strided_separable(flat, np.ascontiguousarray(factors[0], fd), np.ascontiguousarray(factors[1], fd),
+                          *args, out)
     return plan.finish(out.reshape((ho, wo) + src.shape[2:]), kernel=k)
+
+
+def _strided_fft(src, k, pads, border, plan, out_hw, stride, dilation):
+    """Strided correlation through one forward FFT of the image and a decimated inverse.
+
+    Only the kept outputs' spectrum is formed: the full-size spectrum of the correlation is
+    folded onto the ``(M/sy, N/sx)`` grid (:func:`._strided.fold_spectrum`), so the inverse FFT is
+    ``sy*sx`` times smaller than at stride 1. Circular correlation of size ``M >= `` the rows the
+    kept outputs read equals the valid correlation there.
+    """
+    from scipy import fft as sfft
+
+    from ._strided import fold_spectrum
+
+    ho, wo = out_hw
+    sy, sx = stride
+    kd = _dilate_kernel(k, *dilation)
+    kh, kw = kd.shape
+    need_h, need_w = (ho - 1) * sy + kh, (wo - 1) * sx + kw
+    m, n = _fft_sizes(need_h, need_w, sy, sx)
+    padded = _pad(src, *pads, border)[:need_h, :need_w]
+    planes = padded[None] if padded.ndim == 2 else padded.transpose(2, 0, 1)
+    buf = np.empty((planes.shape[0], m, n), plan.float)
+    buf[:, :need_h, :need_w] = planes
+    buf[:, need_h:, :] = 0
+    buf[:, :need_h, need_w:] = 0
+    pf = sfft.rfft2(buf, axes=(-2, -1), workers=1)
+    del buf
+    kf = sfft.fft(sfft.rfft(kd.astype(plan.float), n=n, axis=1, workers=1), n=m, axis=0, workers=1)
+    folded = np.empty((pf.shape[0], m // sy, (n // sx) // 2 + 1), pf.dtype)
+    fold_spectrum(pf, kf, sy, sx, n, folded)
+    del pf
+    res = sfft.irfft2(folded, s=(m // sy, n // sx), axes=(-2, -1), workers=1)[:, :ho, :wo]
+    res = res[0] if src.ndim == 2 else np.ascontiguousarray(res.transpose(1, 2, 0))
+    return plan.finish(np.ascontiguousarray(res, dtype=plan.float), kernel=kd)
+
+
+def _correlate(image, k, eps, stride, padding, border, dilation, output_dtype, method):
+    """:func:`correlate2d` on a checked image and a float64 kernel ``k`` given with precision ``eps``."""
+    stride = _int_pair(stride, name="stride")
+    dilation = _int_pair(dilation, name="dilation")
+    border = _check_border(border)
+    check_choice(method, METHODS, name="method")
+    pads = _pads(padding, k.shape, dilation)
+    out_shape = output_shape(image.shape, k.shape, stride, pads, dilation)
+    plan = _Plan(image.dtype, _check_output_dtype(output_dtype, image.dtype))
+    src = image if image.dtype == plan.src else image.astype(plan.src)
+    if stride == (1, 1):
+        kd = _dilate_kernel(k, *dilation)
+        out = _stride1(src, kd, pads, border, plan, _choose(method, kd, eps), out_shape[:2], eps)
+        return out.reshape(out_shape)
+    factors = _rank1(k, eps) if method in ("auto", "separable") else None
+    if method == "separable" and factors is None:
+        raise ValueError(f"method='separable' needs a rank-1 kernel; got a {k.shape[0]}x{k.shape[1]} kernel "
+                         f"of higher rank.")
+    engine = _stride_engine(image.shape, k.shape, stride, dilation, pads, plan, method, factors is not None)
+    return _run_strided(engine, src, k, eps, factors, pads, border, plan, stride, dilation, out_shape)
+
+
+def _run_strided(engine, src, k, eps, factors, pads, border, plan, stride, dilation, out_shape):
+    """Run strided engine ``engine`` (see :func:`_stride_engine`); ``src`` is already in ``plan.src``."""
+    if engine == "subsample":
+        kd = _dilate_kernel(k, *dilation)
+        separable = factors is not None and kd.size >= _SEPARABLE_MIN_AREA
+        if separable and kd is not k:  # the dilated kernel's factors: zeros between the taps
+            factors = (_dilate_kernel(factors[0][:, None], dilation[0], 1)[:, 0],
+                       _dilate_kernel(factors[1][None], 1, dilation[1])[0])
+        full = _stride1(src, kd, pads, border, plan, "separable" if separable else "direct",
+                        output_shape(src.shape[:2], kd.shape, 1, pads), eps, factors)
+        out = _keep_every(full, stride, out_shape)
+    elif engine == "fft":
+        out = _strided_fft(src, k, pads, border, plan, out_shape[:2], stride, dilation)
+    elif engine in ("numba", "numba-separable"):
+        out = _strided_numba(src, k, pads, border, plan, out_shape[:2], stride, dilation,
+                             factors if engine == "numba-separable" else None)
+    else:
+        raise ValueError(f"unknown strided engine {engine!r}")
+    return out.reshape(out_shape)
 
 
 def correlate2d(image, kernel, *, stride=1, padding="same", border="reflect", dilation=1,
@@ -352,8 +473,9 @@ def correlate2d(image, kernel, *, stride=1, padding="same", border="reflect", di
     The result is defined as: pad ``image`` with ``numpy.pad(mode=border)``, compute the valid
     correlation ``out[y, x] = sum_ij kernel[i, j] * padded[y + D*i, x + D*j]``, then keep every
     ``stride``-th output. Colour images are filtered per channel. The engine (OpenCV direct,
-    separable for rank-1 kernels, FFT for large kernels, polyphase for strides) is chosen
-    automatically and only changes the speed.
+    separable for rank-1 kernels; for strides, a kernel computing only the kept outputs, an FFT
+    with a decimated inverse, or stride 1 then subsampling) is chosen automatically and only
+    changes the speed.
 
     Parameters
     ----------
@@ -412,32 +534,8 @@ def correlate2d(image, kernel, *, stride=1, padding="same", border="reflect", di
     """
     image = _check_input(image)
     k = _as_kernel(kernel)
-    stride = _int_pair(stride, name="stride")
-    dilation = _int_pair(dilation, name="dilation")
-    border = _check_border(border)
-    check_choice(method, METHODS, name="method")
-    pads = _pads(padding, k.shape, dilation)
-    out_shape = output_shape(image.shape, k.shape, stride, pads, dilation)
-    plan = _Plan(image.dtype, _check_output_dtype(output_dtype, image.dtype))
-    src = image if image.dtype == plan.src else image.astype(plan.src)
-    if stride == (1, 1):
-        kd = _dilate_kernel(k, *dilation)
-        engine = _choose(method, kd)
-        out = _stride1(src, kd, pads, border, plan, engine, out_shape[:2])
-    elif method == "fft":
-        kd = _dilate_kernel(k, *dilation)
-        out = plan.finish(_keep_every(_fft_valid(_pad(src, *pads, border), kd, plan), stride, out_shape))
-    else:
-        engine = _stride_engine(src, k, stride, plan, method)
-        if engine == "subsample":
-            kd = _dilate_kernel(k, *dilation)
-            full = _stride1(src, kd, pads, border, plan, "direct", output_shape(image.shape[:2], kd.shape, 1, pads))
-            out = _keep_every(full, stride, out_shape)
-        elif engine in ("split", "full"):
-            out = _strided_numba(src, k, pads, border, plan, out_shape[:2], stride, dilation, engine == "split")
-        else:
-            out = _strided(src, k, pads, border, plan, method, out_shape[:2], stride, dilation)
-    return out.reshape(out_shape)
+    return _correlate(image, k, _kernel_eps(np.asarray(kernel).dtype), stride, padding, border, dilation,
+                      output_dtype, method)
 
 
 def convolve2d(image, kernel, *, stride=1, padding="same", border="reflect", dilation=1,
@@ -457,6 +555,7 @@ def convolve2d(image, kernel, *, stride=1, padding="same", border="reflect", dil
     >>> correlate2d(img, [[1, 2, 3]], border="constant")[1]  # correlation flips it
     array([0., 3., 2., 1., 0.], dtype=float32)
     """
+    image = _check_input(image)
     k = _as_kernel(kernel)
-    return correlate2d(image, k[::-1, ::-1], stride=stride, padding=padding, border=border,
-                       dilation=dilation, output_dtype=output_dtype, method=method)
+    return _correlate(image, k[::-1, ::-1], _kernel_eps(np.asarray(kernel).dtype), stride, padding, border,
+                      dilation, output_dtype, method)
