@@ -353,6 +353,7 @@ def test_subprocess_resume_after_sigkill(tmp_path):
     assert not [p for p in out.rglob("*.tmp")]
 
 
+@pytest.mark.extra("augment")
 def test_augment_cli(tree, tmp_path, capsys):
     pytest.importorskip("albumentations")
     spec = tmp_path / "aug.yaml"

@@ -171,6 +171,7 @@ def test_coco_round_trip_keeps_ids_crowd_and_area(tmp_path):
 
 
 @pytest.mark.skipif(not (COCO128 / "instances.json").is_file(), reason="../shared/data coco128_train2017 absent")
+@pytest.mark.reference("pycocotools")
 def test_coco128_reader_matches_pycocotools_and_converts(tmp_path):
     coco_api = pytest.importorskip("pycocotools.coco")
     import contextlib
@@ -483,6 +484,7 @@ def test_detections_coco_yolo_voc_rows():
     assert back.xyxy.tolist() == [[0, 2, 10, 21]] and back.data["difficult"].tolist() == [True]
 
 
+@pytest.mark.extra("supervision")
 def test_supervision_round_trip_and_annotators():
     sv = pytest.importorskip("supervision")
     image = np.zeros((60, 80, 3), np.uint8)

@@ -289,6 +289,7 @@ def test_training_and_prediction_bounds(tmp_path):
     assert clf.predict_proba(images).shape == (4, 2)
 
 
+@pytest.mark.extra("torch")
 def test_state_shapes_match_the_network():
     torch = pytest.importorskip("torch", reason="the cnn method needs the torch extra")
     from cvtools.recognize._cnn import build_net

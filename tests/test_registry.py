@@ -236,6 +236,7 @@ def test_op_failure_names_the_step():
 
 # -- augment (albumentations) -------------------------------------------------------------------
 
+@pytest.mark.extra("augment")
 def test_augment_op_reproducible_and_spec_content_hashed(tmp_path):
     pytest.importorskip("albumentations")
     spec = tmp_path / "aug.yaml"

@@ -56,6 +56,7 @@ def test_identity_caption_instead_of_label():
     assert _caption(Detections([[0, 0, 1, 1]], labels=["qrcode"], texts=["\u00e9t\u00e9"]), 0, False) == "qrcode: ?t?"
 
 
+@pytest.mark.extra("viz")
 def test_plots_return_axes_with_the_data():
     pytest.importorskip("matplotlib")
     cm = np.array([[5, 1], [2, 4]])
