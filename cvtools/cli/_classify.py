@@ -37,9 +37,12 @@ def _files(inputs):
 def run(args) -> int:
     import numpy as np
 
-    from cvtools.recognize import load
+    from cvtools.recognize import ModelFileError, load
 
-    clf = load(args.model)
+    try:
+        clf = load(args.model)
+    except ModelFileError as exc:  # a bad argument: a usage error (exit 2), not a failed input
+        raise ValueError(f"--model: {exc}") from None
     if args.evaluate:
         if len(args.inputs) != 1:
             raise ValueError("--evaluate takes one labelled folder (DATA/<class>/<image>).")

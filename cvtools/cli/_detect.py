@@ -205,7 +205,10 @@ def run(args) -> int:
             raise FileNotFoundError(f"--classifier {args.classifier!r} does not exist.")
         from cvtools import recognize
 
-        recognize.load(args.classifier)
+        try:
+            recognize.load(args.classifier)
+        except recognize.ModelFileError as exc:  # a bad argument: a usage error (exit 2), not a failed input
+            raise ValueError(f"--classifier: {exc}") from None
     files = _collect(args.inputs)
     if args.annotate:
         out_root = Path(args.annotate).resolve()
