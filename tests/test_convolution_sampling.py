@@ -263,3 +263,29 @@ def test_pyramid_errors():
         reconstruct_laplacian([np.zeros((8, 8)), np.zeros((3, 3))])
     with pytest.raises(ValueError, match="unknown border"):
         gaussian_pyramid(np.zeros((4, 4)), 2, border="mirror")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("call", [
+    lambda im: pool2d(im, 2), lambda im: pool2d(im, 2, mode="avg"), lambda im: pool2d(im, 3, stride=2, mode="min"),
+    lambda im: pool2d(im, 2, mode="avg", padding=1), lambda im: gaussian_pyramid(im, 3),
+    lambda im: gaussian_pyramid(im, 1), lambda im: upsample(im, 2), lambda im: transposed_conv2d(im, np.ones((2, 2))),
+], ids=["max", "avg", "min-strided", "avg-padded", "pyramid", "pyramid-1-level", "upsample", "transposed"])
+@pytest.mark.parametrize("where", [(3, 4), (8, 10)])  # (8, 10): past the last whole 2x2 window of a 9x11 image
+def test_non_finite_input_refused_with_its_position(call, bad, where):
+    """NaN/inf are refused like everywhere in cvtools (check_image's rule), also where the check is
+    made on the (smaller) result: the position named is the input's."""
+    for dtype in (np.float32, np.float64):
+        img = np.random.default_rng(0).random((9, 11)).astype(dtype)
+        img[where] = bad
+        with pytest.raises(ValueError, match=rf"NaN or infinite value\(s\), the first at row {where[0]}, "
+                                             rf"column {where[1]}"):
+            call(img)
+        img[where] = 0.5
+        call(img)
+
+
+def test_huge_finite_values_are_not_refused():
+    img = np.full((8, 8), 3e38, np.float32)  # means and blurs may overflow to inf: not the input's fault
+    assert pool2d(img, 2, mode="avg").shape == (4, 4)
+    assert len(gaussian_pyramid(img, 2)) == 2

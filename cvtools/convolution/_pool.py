@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from .._shared import check_choice, restore_dtype
-from ._correlate import _CV_DEPTH, _check_input
+from ._correlate import _CV_DEPTH, _check_input, _refuse_non_finite
 from ._params import _int_pair, _out_size
 
 POOL_MODES = ("max", "avg", "min")
@@ -76,7 +76,7 @@ def pool2d(image, size, *, stride=None, mode="max", padding=0):
     >>> pool2d(img, 3, stride=1, mode="min", padding=1).shape
     (4, 4)
     """
-    image = _check_input(image)
+    image = _check_input(image, finite=False)  # checked below: on the smaller result where that is safe
     kh, kw = _int_pair(size, name="size")
     sy, sx = _int_pair((kh, kw) if stride is None else stride, name="stride")
     check_choice(mode, POOL_MODES, name="mode")
@@ -94,6 +94,7 @@ def pool2d(image, size, *, stride=None, mode="max", padding=0):
     ys, xs = slice(0, sy * (ho - 1) + 1, sy), slice(0, sx * (wo - 1) + 1, sx)
 
     if mode in ("max", "min"):
+        _refuse_non_finite(image, image)  # a max or min can drop a NaN: check the input
         src = image
         if t or b or l or r:
             fill = _extreme(image.dtype, mode)
@@ -120,7 +121,13 @@ def pool2d(image, size, *, stride=None, mode="max", padding=0):
     if not (t or b or l or r) and (sy, sx) == (kh, kw) and cv_ok:
         # OpenCV's area resize is exactly the block mean for integer factors
         res = cv2.resize(image[:ho * kh, :wo * kw], (wo, ho), interpolation=cv2.INTER_AREA)
+        # each pooled pixel has a positive weight in one mean: NaN/inf in the input show in the result,
+        # but only pixels past the last whole window are not pooled
+        _refuse_non_finite(res, image[:ho * kh, :wo * kw])
+        if ho * kh < h or wo * kw < w:
+            _refuse_non_finite(image, image)
         return res.reshape(out_shape)
+    _refuse_non_finite(image, image)
     src = image.astype(work)
     if t or b or l or r:
         src = np.pad(src, ((t, b), (l, r)) + ((0, 0),) * (image.ndim - 2))

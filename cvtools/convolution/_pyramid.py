@@ -6,8 +6,7 @@ import numbers
 import cv2
 import numpy as np
 
-from .._shared import restore_dtype
-from ._correlate import _CV_DEPTH, _check_input, correlate2d
+from ._correlate import _CV_DEPTH, _check_input, _refuse_non_finite, _to_dtype, correlate2d
 from ._params import _check_border
 
 #: The 5-tap binomial kernel [1, 4, 6, 4, 1] / 16 (outer product), OpenCV's pyrDown kernel.
@@ -64,12 +63,15 @@ def gaussian_pyramid(image, levels=4, *, border="reflect"):
     >>> [p.shape for p in pyr]
     [(64, 48), (32, 24), (16, 12), (8, 6)]
     """
-    image = _check_input(image)
+    image = _check_input(image, finite=False)
     levels = _levels(levels)
     border = _check_border(border)
     pyramid = [image]
     for _ in range(levels - 1):
         pyramid.append(_reduce(pyramid[-1], border))
+    # every pixel has a positive weight in level 1 (a 5x5 window every 2 pixels): NaN/inf in the
+    # image show there, at a quarter of the cost of looking at the image itself
+    _refuse_non_finite(pyramid[1] if levels > 1 else image, image)
     return pyramid
 
 
@@ -144,4 +146,4 @@ def reconstruct_laplacian(pyramid, *, dtype=None):
     out = levels[-1]
     for lev in reversed(levels[:-1]):
         out = _expand(out, lev.shape) + lev
-    return out if dtype is None else restore_dtype(out, dtype)
+    return out if dtype is None else _to_dtype(out, np.dtype(dtype))

@@ -465,3 +465,13 @@ def fold_spectrum(pf, kf, sy, sx, n_full, out):
             for b in range(nb):
                 o[b] *= scale
     return out
+
+
+@njit(cache=True, nogil=True)
+def all_finite(bits, exponent):
+    """True when no value of a float array, seen as its unsigned bit patterns ``bits`` (1-D), has
+    the all-ones ``exponent`` of NaN and infinity (one pass; no float arithmetic to overflow)."""
+    m = bits.dtype.type(0)
+    for i in range(bits.shape[0]):
+        m = max(m, bits[i] & exponent)
+    return m != exponent
