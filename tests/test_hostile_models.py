@@ -303,3 +303,16 @@ def test_state_shapes_match_the_network():
     assert torch.is_tensor(next(iter(recognize.CnnClassifier._from_saved(
         meta, arrays, {"classes": CLASSES, "image_size": SIZE, "channels": 3, "info": {}}).network()
         .state_dict().values())))
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path):
+    """A model with NaN weights (a diverged training) is not written, so every saved file loads."""
+    meta, arrays = _hog_parts()
+    clf = recognize.load(_write(tmp_path / "ok.npz", meta, arrays))
+    assert recognize.load(clf.save(tmp_path / "again.npz")).classes == CLASSES
+    clf.coef = clf.coef.copy()
+    clf.coef[0, 0] = np.nan
+    with pytest.raises(ValueError, match="this hog-svm classifier cannot be saved as a valid model file: array "
+                                         "'coef' contains NaN"):
+        clf.save(tmp_path / "nan.npz")
+    assert not (tmp_path / "nan.npz").exists() and not (tmp_path / "nan.npz.part").exists()

@@ -14,8 +14,8 @@ import numpy as np
 from ._data import as_image_list, load_folder
 from ._evaluate import Evaluation
 from ._features import HOG_PARAMS, hog_features, hog_length
-from ._modelfile import (MAX_IMAGE_SIDE, MAX_MODEL_BYTES, Invalid, ModelFileError, _short, check_array,
-                         check_common, check_no_extra, model_file_error, read_model_file)
+from ._modelfile import (MAX_IMAGE_SIDE, MAX_MODEL_BYTES, Invalid, ModelFileError, _parse_meta, _short,
+                         check_array, check_common, check_no_extra, model_file_error, read_model_file)
 
 FORMAT = "cvtools.recognize"
 FORMAT_VERSION = 1
@@ -101,7 +101,10 @@ class Classifier(abc.ABC):
     def save(self, path) -> Path:
         """Write the model to ``path`` (a ``.npz`` of plain arrays plus JSON metadata; no pickle).
 
-        Loading it back with :func:`cvtools.recognize.load` can never run code.
+        Loading it back with :func:`cvtools.recognize.load` can never run code. The model is
+        checked exactly as :func:`load` will check it first, so what is written always loads
+        (a model that :func:`load` would refuse, e.g. with NaN weights after a diverged training,
+        raises ``ValueError`` here and nothing is written).
         """
         meta = {"format": FORMAT, "version": FORMAT_VERSION, "method": self.method,
                 "classes": self.classes, "image_size": list(self.image_size),
@@ -110,10 +113,20 @@ class Classifier(abc.ABC):
         for k, v in arrays.items():
             if v.dtype == object:
                 raise TypeError(f"model array {k!r} has dtype object; only numeric arrays are saved.")
+        raw = json.dumps(meta).encode("utf-8")
+        try:
+            total = len(raw) + sum(v.nbytes for v in arrays.values())
+            if total > MAX_MODEL_BYTES:
+                raise Invalid(f"it would hold {total:,} bytes; a model file may hold at most {MAX_MODEL_BYTES:,}")
+            parsed = _parse_meta(np.frombuffer(raw, np.uint8))
+            common = check_common(parsed, format_name=FORMAT, format_version=FORMAT_VERSION)
+            type(self)._from_saved(parsed, dict(arrays), common)
+        except Invalid as exc:
+            raise ValueError(f"this {self.method} classifier cannot be saved as a valid model file: {exc}.") from None
         path = Path(path)
         tmp = path.with_name(path.name + ".part")
         with open(tmp, "wb") as f:
-            np.savez(f, __meta__=np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8), **arrays)
+            np.savez(f, __meta__=np.frombuffer(raw, np.uint8), **arrays)
         os.replace(tmp, path)
         return path
 
