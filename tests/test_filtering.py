@@ -541,7 +541,8 @@ def test_gaussian_huge_sigma_is_fast_and_flat():
     assert F.gaussian(img, 1.0, truncate=1e300).shape == img.shape  # taps past 38.7 sigma weigh 0
     np.testing.assert_array_equal(F.gaussian(img, 1.0, truncate=1e300), F.gaussian(img, 1.0, truncate=39.0))
     assert F.canny(img, sigma=1e5).shape == (32, 32) and F.unsharp_mask(img, sigma=1e5).shape == img.shape
-    with pytest.raises(ValueError, match=r"`sigma` 10000000.0 with `truncate` 4.0 is a kernel radius of 40,000,000 pixels; at most 16,777,216"):
+    with pytest.raises(ValueError, match=r"`sigma` 10000000.0 with `truncate` 4.0 is a kernel radius of "
+                                         r"40,000,000 pixels; at most 16,777,216"):
         F.gaussian(img, 1e7)
 
 

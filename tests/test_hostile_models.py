@@ -242,7 +242,8 @@ CASES = {
     "object array": (_object_array, "dtype object; only plain numeric arrays"),
     "meta of 5 MiB": (_huge_meta, "'__meta__' declares 5,242,\\d+ bytes .*; at most 4,194,304"),
     "not an npy entry": (_text_entry, "'readme.txt' is not a .npy array"),
-    "zip bomb": (lambda tmp: _zip_bomb(tmp / "m.npz"), f"declare 1,870,000,\\d+ bytes uncompressed; at most {MAX_MODEL_BYTES:,} are allowed"),
+    "zip bomb": (lambda tmp: _zip_bomb(tmp / "m.npz"),
+                 f"declare 1,870,000,\\d+ bytes uncompressed; at most {MAX_MODEL_BYTES:,} are allowed"),
 }
 
 
