@@ -473,3 +473,25 @@ def test_gallery_cache_bomb_is_refused(tmp_path, monkeypatch):
                                                     r"67,108,\d+ bytes uncompressed; at most 37,523,968 are allowed"):
         g = Gallery.from_folder(root, "object", cache_dir=tmp_path / "c")
     assert g.names == ["coffee", "rocket"]
+
+
+def test_cache_key_is_made_once_and_a_damaged_one_replaced(tmp_path, monkeypatch):
+    from cvtools.identify import _gallery
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    key_file = tmp_path / "xdg" / "cvtools" / "gallery-cache.key"
+    key = _gallery._cache_key()
+    assert key_file.read_bytes() == key and key_file.stat().st_mode & 0o777 == 0o600
+    monkeypatch.setattr(_gallery, "_KEYS", {})
+    assert _gallery._cache_key() == key  # read back, not remade
+    key_file.write_bytes(b"short")
+    monkeypatch.setattr(_gallery, "_KEYS", {})
+    new = _gallery._cache_key()
+    assert len(new) == 32 and new != key and key_file.read_bytes() == new
+    assert [p.name for p in key_file.parent.iterdir()] == ["gallery-cache.key"]  # no temporaries left
+    # a key that cannot be kept: the cache is not used, and the user is told
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.warns(cvtools.CvtoolsWarning, match="cannot keep the gallery cache key .* the embedding cache "
+                                                    "is not used"):
+        assert _gallery._cache_key() is None

@@ -376,7 +376,7 @@ def _cache_key() -> bytes | None:
     path = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cvtools" / "gallery-cache.key"
     if path in _KEYS:
         return _KEYS[path]
-    key = None
+    key, why = None, "it could not be created"
     try:
         for _ in range(3):
             try:
@@ -384,8 +384,9 @@ def _cache_key() -> bytes | None:
                 if len(data) == 32:
                     key = data
                     break
+                damaged = True  # not a key cvtools wrote: replace it (caches signed with it are rebuilt)
             except FileNotFoundError:
-                pass
+                damaged = False
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -395,13 +396,19 @@ def _cache_key() -> bytes | None:
             finally:
                 os.close(fd)
             try:
-                os.link(tmp, path)  # atomic: the first process to get there wins, the others read its key
+                if damaged:
+                    os.replace(tmp, path)
+                else:
+                    os.link(tmp, path)  # atomic: the first process to get there wins, the others read its key
             except FileExistsError:
                 pass
             finally:
-                os.unlink(tmp)
+                if tmp.exists():
+                    os.unlink(tmp)
     except OSError as exc:
-        warnings.warn(f"cannot keep the gallery cache key {str(path)!r} ({exc}); the embedding cache is "
+        why = str(exc)
+    if key is None:
+        warnings.warn(f"cannot keep the gallery cache key {str(path)!r} ({why}); the embedding cache is "
                       "not used (every image is described again).", CvtoolsWarning, stacklevel=3)
     _KEYS[path] = key
     return key
