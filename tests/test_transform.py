@@ -171,6 +171,8 @@ def test_results_beyond_the_pixel_limit_are_refused(call, match):
 @pytest.mark.parametrize("call, match", [
     (lambda: __import__("cvtools").convolution.upsample(_IMG, 1e5), r"`factor` 100000.0 would make a 3200000x3200000"),
     (lambda: __import__("cvtools").convolution.upsample(_IMG, size=(10 ** 6, 10 ** 6)), r"`size` \(1000000, 1000000\)"),
+    (lambda: __import__("cvtools").convolution.transposed_conv2d(_IMG[..., 0], np.ones((3, 3)), stride=10 ** 6),
+     r"`stride` 1000000 with a 3x3 kernel would make a 31000005x31000005 image"),
     (lambda: __import__("cvtools").convolution.pool2d(_IMG, 10 ** 6, padding=10 ** 6 - 1),
      r"`padding` 999999 is more than a 32x32 image needs: at most 32 rows"),
 ])

@@ -31,6 +31,16 @@ def _factor_pair(factor):
     return float(items[0]), float(items[1])
 
 
+def _check_pixels(h: int, w: int, what: str) -> None:
+    """The one pixel limit: no result bigger than an image cvtools reads (``cvtools.io.get_max_pixels``)."""
+    from ..io import get_max_pixels
+
+    limit = get_max_pixels()
+    if limit is not None and h * w > limit:
+        raise ValueError(f"{what} would make a {w}x{h} image ({h * w:,} pixels), more than the pixel limit "
+                         f"{limit:,}; raise it with cvtools.io.set_max_pixels() or CVTOOLS_MAX_PIXELS.")
+
+
 def upsample(image, factor=None, *, size=None, method="nearest"):
     """Resize ``image`` by interpolation: by a scale ``factor`` or to an exact ``size``.
 
@@ -78,13 +88,7 @@ def upsample(image, factor=None, *, size=None, method="nearest"):
     else:
         fy, fx = _factor_pair(factor)
         ho, wo = max(1, math.floor(h * fy + 1e-9)), max(1, math.floor(w * fx + 1e-9))
-    from ..io import get_max_pixels  # the one pixel limit: a result no bigger than an image cvtools reads
-
-    limit = get_max_pixels()
-    if limit is not None and ho * wo > limit:
-        raise ValueError(f"`{'size' if size is not None else 'factor'}` {size if size is not None else factor!r} "
-                         f"would make a {wo}x{ho} image ({ho * wo:,} pixels), more than the pixel limit {limit:,}; "
-                         "raise it with cvtools.io.set_max_pixels() or CVTOOLS_MAX_PIXELS.")
+    _check_pixels(ho, wo, f"`size` {size!r}" if size is not None else f"`factor` {factor!r}")
     if image.dtype in _CV_DEPTH:
         src = image
     else:
@@ -121,7 +125,8 @@ def transposed_conv2d(image, kernel, *, stride=2, padding=0, output_padding=0, o
     Returns
     -------
     ndarray
-        ``((H - 1) * sy - 2 * py + kh + opy, (W - 1) * sx - 2 * px + kw + opx[, C])``.
+        ``((H - 1) * sy - 2 * py + kh + opy, (W - 1) * sx - 2 * px + kw + opx[, C])``; the full
+        (uncropped) result may have at most the read pixel limit (:func:`cvtools.io.get_max_pixels`).
 
     Examples
     --------
@@ -139,6 +144,7 @@ def transposed_conv2d(image, kernel, *, stride=2, padding=0, output_padding=0, o
     kh, kw = k.shape
     h, w = image.shape[:2]
     hf, wf = (h - 1) * sy + kh, (w - 1) * sx + kw  # the uncropped ('full') result
+    _check_pixels(hf + kh - 1 + oy, wf + kw - 1 + ox, f"`stride` {stride!r} with a {kh}x{kw} kernel")
     ho, wo = hf - 2 * py + oy, wf - 2 * px + ox
     if ho < 1 or wo < 1:
         raise ValueError(f"`padding` {padding!r} crops away the whole {hf}x{wf} result.")
