@@ -19,10 +19,15 @@ Examples
 """
 from ._detections import Detections, nms_indices
 from ._base import Detector, DetectorInfo, detectors, get, register_detector
-from ._cascade import CascadeDetector
 from ._models import ModelIntegrityError, model_path
-from ._yolox import COCO_CLASSES, ObjectDetector
+
+# The backends register their detectors when imported (imports run one way: this package imports the
+# backends, the backends import ``_base``); this order is the order :func:`detectors` and
+# ``cvtools detect --list`` show: the CNN defaults first, then the classic families.
 from ._yunet import AccurateFaceDetector, YuNetFaceDetector
+from ._yolox import COCO_CLASSES, ObjectDetector
+from ._cascade import CascadeDetector
+from . import _dlib, _misc, _codes  # noqa: E402,F401  (registration only)
 
 __all__ = ["Detections", "Detector", "DetectorInfo", "CascadeDetector", "YuNetFaceDetector", "AccurateFaceDetector",
            "ObjectDetector", "COCO_CLASSES", "ModelIntegrityError", "detectors", "get", "model_path", "nms_indices",

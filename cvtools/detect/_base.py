@@ -79,11 +79,6 @@ class _Spec:
 
 _DETECTORS: dict[str, _Spec] = {}
 
-#: The order :func:`detectors` lists them in.
-ORDER = ("face", "face-accurate", "objects", "person", "face-haar", "face-dlib-hog", "face-dlib-cnn", "eyes", "smile",
-         "person-hog", "upper-body", "full-body", "cat-face", "plate", "qr", "barcode", "aruco", "motion", "blob", "template")
-
-
 def register_detector(name: str, description: str, *, needs: tuple[str, ...] = (), check=None, model: str = "",
                       license: str = "", classes=(), speed: str = ""):
     """Decorator registering a detector class (or factory) under ``name`` for :func:`get` and the CLI.
@@ -124,11 +119,6 @@ def register_detector(name: str, description: str, *, needs: tuple[str, ...] = (
     return deco
 
 
-def _load() -> None:
-    # Importing the modules registers their detectors.
-    from . import _cascade, _codes, _dlib, _misc, _yolox, _yunet  # noqa: F401
-
-
 def _availability(spec: _Spec) -> tuple[bool, str, str, str | None]:
     for module in spec.needs:
         if not is_available(module):
@@ -146,16 +136,17 @@ def _availability(spec: _Spec) -> tuple[bool, str, str, str | None]:
 def detectors() -> list[DetectorInfo]:
     """Every detector name, with whether it can run here and, if not, why and the install line.
 
+    Listed in registration order: the package registers the CNN defaults first, then the classic
+    detectors by family (``cvtools/detect/__init__.py``).
+
     Examples
     --------
     >>> info = {d.name: d for d in detectors()}
     >>> info["face-haar"].available
     True
     """
-    _load()
     out = []
-    rank = {n: i for i, n in enumerate(ORDER)}
-    for name, spec in sorted(_DETECTORS.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])):
+    for name, spec in _DETECTORS.items():
         ok, why, install, extra = _availability(spec)
         out.append(DetectorInfo(name, spec.description, ok, why, install, extra, spec.model, spec.license,
                                 spec.classes, spec.speed))
@@ -187,7 +178,6 @@ def get(name: str, **options) -> Detector:
     >>> len(det.detect(np.zeros((64, 64), np.uint8)))
     0
     """
-    _load()
     if not isinstance(name, str) or name not in _DETECTORS:
         valid = ", ".join(sorted(_DETECTORS))
         raise ValueError(f"unknown detector {name!r}; valid: {valid}.")
