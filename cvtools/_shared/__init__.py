@@ -10,14 +10,14 @@ from ._errors import (
     VideoOpenError,
     VideoWriteError,
 )
-from ._validate import check_image, check_choice, check_positive_int, IMAGE_DTYPES
+from ._validate import check_image, check_choice, check_positive_int, check_number, check_unit, IMAGE_DTYPES
 from ._dtype import to_float32, to_uint8, to_uint16, dtype_max, restore_dtype
 from ._optional import require, is_available, EXTRAS
 from ._borders import BORDERS, cv2_border, scipy_mode
 
 __all__ = [
     "CvtoolsError", "CvtoolsWarning", "ImageReadError", "ImageWriteError", "VideoOpenError",
-    "VideoWriteError", "check_image", "check_choice", "check_positive_int", "IMAGE_DTYPES",
+    "VideoWriteError", "check_image", "check_choice", "check_positive_int", "check_number", "check_unit", "IMAGE_DTYPES",
     "to_float32", "to_uint8", "to_uint16", "dtype_max", "restore_dtype", "require", "is_available",
     "EXTRAS", "BORDERS", "cv2_border", "scipy_mode",
 ]

@@ -1,6 +1,7 @@
 """Argument validation with messages that say what was expected, what was got, and what is valid."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -83,3 +84,19 @@ def check_positive_int(value, *, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value}.")
     return int(value)
+
+
+def check_unit(value, *, name: str, low: float = 0.0, high: float = 1.0) -> float:
+    """A float in [low, high] or a ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(f"`{name}` must be a number in [{low}, {high}]; got {value!r}.")
+    return float(value)
+
+
+def check_number(value, *, name: str, minimum: float | None = None, strict: bool = False) -> float:
+    """A finite float (> or >= ``minimum``) or a ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number; got {value!r}.")
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        raise ValueError(f"`{name}` must be {'>' if strict else '>='} {minimum}; got {value!r}.")
+    return float(value)

@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._shared import EXTRAS, check_image, is_available
+from .._shared import EXTRAS, check_image, check_number, check_unit, is_available
 from ._detections import Detections
 
 __all__ = ["Detector", "DetectorInfo", "get", "detectors", "register_detector", "auto_min_size", "margin_to_score",
@@ -253,19 +253,3 @@ def score_to_margin(score: float, *, spread: float) -> float:
     """
     score = min(max(float(score), 1e-22), 1 - 1e-16)
     return float(spread * np.log(score / (1.0 - score)))
-
-
-def check_unit(value, *, name: str, low: float = 0.0, high: float = 1.0) -> float:
-    """A float in [low, high] or a ValueError naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ValueError(f"`{name}` must be a number in [{low}, {high}]; got {value!r}.")
-    return float(value)
-
-
-def check_number(value, *, name: str, minimum: float | None = None, strict: bool = False) -> float:
-    """A finite float (> or >= ``minimum``) or a ValueError naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"`{name}` must be a finite number; got {value!r}.")
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        raise ValueError(f"`{name}` must be {'>' if strict else '>='} {minimum}; got {value!r}.")
-    return float(value)
