@@ -7,7 +7,7 @@ engines below compute exactly that, faster:
 * direct: ``cv2.filter2D`` with the border handled by OpenCV itself when it can be (its border
   flags reproduce numpy.pad for every mode; 'wrap' is padded first because filter2D refuses it);
 * separable: a rank-1 kernel (detected by a pivot test whose tolerance follows the precision the
-  kernel was given in, factored by SVD) is split into a column and a row vector and run through
+  kernel was given in) is split into a column and a row vector and run through
   ``cv2.sepFilter2D`` (2K instead of K*K multiply-adds per pixel);
 * FFT (``method='fft'``, stride 1): ``scipy.signal.fftconvolve`` on the padded image;
 * strides: the cheapest of four engines by a cost model (:func:`_stride_costs`, constants measured on
@@ -88,7 +88,12 @@ def _refuse_non_finite(arr: np.ndarray, image: np.ndarray) -> None:
     """Raise check_image's error for ``image`` when the float array ``arr`` (the image, or a result
     in which every input value has a positive weight) holds NaN or infinity."""
     if arr.dtype.kind == "f" and not _finite(arr):
-        check_image(image, dtypes=None, channels=range(1, 513))  # raises, naming the first bad pixel
+        _raise_non_finite(image)
+
+
+def _raise_non_finite(image: np.ndarray) -> None:
+    """check_image's error for an image known to hold NaN or infinity (it names the first one)."""
+    check_image(image, dtypes=None, channels=range(1, 513))
 
 
 def _check_output_dtype(output_dtype, image_dtype) -> np.dtype:
@@ -137,10 +142,10 @@ def _rank1(k: np.ndarray, eps: float = _EPS64):
     tol = _RANK1_ULPS * max(k.shape) * eps * abs(pivot)
     if pivot == 0 or np.abs(k - np.outer(k[:, j], k[i, :] / pivot)).max() > tol:
         return None
-    # balanced factors from the SVD (the dominant singular pair)
-    u, s, vt = np.linalg.svd(k)
-    root = np.sqrt(s[0])
-    return u[:, 0] * root, vt[0] * root
+    # the factors through the pivot, balanced (both scaled by sqrt|pivot|); an SVD would give the
+    # least-squares pair, equal to these within the tolerance just checked, at 10-100x the cost
+    root = np.sqrt(abs(pivot))
+    return k[:, j] / root, k[i, :] * (root / pivot)
 
 
 def _to_dtype(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -399,8 +404,16 @@ def _block_rows(kshape, dilation) -> bool:
     return dilation[0] == 1 and kshape[0] >= _BLOCK_MIN_ROWS
 
 
-def _strided_numba(src, k, pads, border, plan, out_hw, stride, dilation, factors=None):
-    """The numba engines (``_strided.py``): any kernel, or the rank-1 ``factors`` (column, row)."""
+def _strided_numba(src, k, pads, border, plan, out_hw, stride, dilation, factors=None, image=None,
+                   check_finite=False):
+    """The numba engines (``_strided.py``): any kernel, or the rank-1 ``factors`` (column, row).
+
+    With ``check_finite``, NaN/infinity in ``src`` are refused (check_image's error, for ``image``,
+    the caller's array before any conversion).
+
+    Integer outputs of up to 16 bits are rounded and saturated by the kernel as it stores each row
+    (the same rule as OpenCV's, in no extra pass); other dtypes go through ``plan.finish``.
+    """
     from ._strided import strided_correlate, strided_separable
 
     ho, wo = out_hw
@@ -408,15 +421,36 @@ def _strided_numba(src, k, pads, border, plan, out_hw, stride, dilation, factors
     h, w = src.shape[:2]
     channels = 1 if src.ndim == 2 else src.shape[2]
     fd = plan.kernel_dtype()
-    out = np.empty((ho, wo * channels), fd)
+    convert = plan.out.kind in "ui" and plan.out.itemsize <= 2
+    if convert:
+        info = np.iinfo(plan.out)
+        vmin, vmax = float(info.min), float(info.max)
+    else:
+        vmin = vmax = 0.0
+    out = np.empty((ho, wo * channels), plan.out if convert else fd)
     args = (stride[0], stride[1], dilation[0], dilation[1], ho, wo, channels, _index_map(h, t, b, border),
             _index_map(w, l, r, border), l, l + w)
     flat = np.ascontiguousarray(src).reshape(h, w * channels)
+    # float images: each row is checked for NaN/inf as the kernel reads it (in cache, no pass of its own)
+    check = check_finite and flat.dtype in _EXPONENT
+    utype, exponent = _EXPONENT[flat.dtype] if check else (np.uint32, 0)
+    bits = flat.view(utype) if check else np.zeros((1, 1), utype)
+    seen = np.zeros(h if check else 0, np.bool_)
+    status = np.zeros(1, np.int64)
+    checker = (bits, utype(exponent), seen, status)
     if factors is None:
-        strided_correlate(flat, np.ascontiguousarray(k, fd), *args, out, _block_rows(k.shape, dilation))
+        strided_correlate(flat, np.ascontiguousarray(k, fd), *args, out, _block_rows(k.shape, dilation), convert,
+                          vmin, vmax, *checker)
     else:
         strided_separable(flat, np.ascontiguousarray(factors[0], fd), np.ascontiguousarray(factors[1], fd),
-                          *args, out)
+                          *args, out, convert, vmin, vmax, *checker)
+    if check_finite:
+        if check:
+            unread = np.flatnonzero(~seen)  # rows no kept output reads (a kernel smaller than the stride)
+            if status[0] or (unread.size and not _finite(np.ascontiguousarray(flat[unread]))):
+                _raise_non_finite(image)
+        else:
+            _refuse_non_finite(src, image)
     return plan.finish(out.reshape((ho, wo) + src.shape[2:]), kernel=k)
 
 
@@ -466,6 +500,7 @@ def _correlate(image, k, eps, stride, padding, border, dilation, output_dtype, m
     plan = _Plan(image.dtype, _check_output_dtype(output_dtype, image.dtype))
     src = image if image.dtype == plan.src else image.astype(plan.src)
     if stride == (1, 1):
+        _refuse_non_finite(image, image)
         kd = _dilate_kernel(k, *dilation)
         out = _stride1(src, kd, pads, border, plan, _choose(method, kd, eps), out_shape[:2], eps)
         return out.reshape(out_shape)
@@ -474,11 +509,20 @@ def _correlate(image, k, eps, stride, padding, border, dilation, output_dtype, m
         raise ValueError(f"method='separable' needs a rank-1 kernel; got a {k.shape[0]}x{k.shape[1]} kernel "
                          f"of higher rank.")
     engine = _stride_engine(image.shape, k.shape, stride, dilation, pads, plan, method, factors is not None)
-    return _run_strided(engine, src, k, eps, factors, pads, border, plan, stride, dilation, out_shape)
+    return _run_strided(engine, src, k, eps, factors, pads, border, plan, stride, dilation, out_shape, image=image,
+                        check_finite=True)
 
 
-def _run_strided(engine, src, k, eps, factors, pads, border, plan, stride, dilation, out_shape):
-    """Run strided engine ``engine`` (see :func:`_stride_engine`); ``src`` is already in ``plan.src``."""
+def _run_strided(engine, src, k, eps, factors, pads, border, plan, stride, dilation, out_shape, *, image=None,
+                 check_finite=False):
+    """Run strided engine ``engine`` (see :func:`_stride_engine`); ``src`` is already in ``plan.src``.
+
+    With ``check_finite``, NaN/infinity are refused first, or by the numba engines as they read
+    each row (``image``: the caller's array, for the error message).
+    """
+    numba = engine in ("numba", "numba-separable")
+    if check_finite and not numba:
+        _refuse_non_finite(image, image)
     if engine == "subsample":
         kd = _dilate_kernel(k, *dilation)
         separable = factors is not None and kd.size >= _SEPARABLE_MIN_AREA
@@ -490,9 +534,9 @@ def _run_strided(engine, src, k, eps, factors, pads, border, plan, stride, dilat
         out = _keep_every(full, stride, out_shape)
     elif engine == "fft":
         out = _strided_fft(src, k, pads, border, plan, out_shape[:2], stride, dilation)
-    elif engine in ("numba", "numba-separable"):
+    elif numba:
         out = _strided_numba(src, k, pads, border, plan, out_shape[:2], stride, dilation,
-                             factors if engine == "numba-separable" else None)
+                             factors if engine == "numba-separable" else None, image, check_finite)
     else:
         raise ValueError(f"unknown strided engine {engine!r}")
     return out.reshape(out_shape)
@@ -564,7 +608,7 @@ def correlate2d(image, kernel, *, stride=1, padding="same", border="reflect", di
            [1., 2., 1.],
            [1., 2., 1.]], dtype=float32)
     """
-    image = _check_input(image)
+    image = _check_input(image, finite=False)  # NaN/inf: refused in _correlate, fused with the work where it can
     k = _as_kernel(kernel)
     return _correlate(image, k, _kernel_eps(np.asarray(kernel).dtype), stride, padding, border, dilation,
                       output_dtype, method)
@@ -587,7 +631,7 @@ def convolve2d(image, kernel, *, stride=1, padding="same", border="reflect", dil
     >>> correlate2d(img, [[1, 2, 3]], border="constant")[1]  # correlation flips it
     array([0., 3., 2., 1., 0.], dtype=float32)
     """
-    image = _check_input(image)
+    image = _check_input(image, finite=False)  # NaN/inf: refused in _correlate, fused with the work where it can
     k = _as_kernel(kernel)
     return _correlate(image, k[::-1, ::-1], _kernel_eps(np.asarray(kernel).dtype), stride, padding, border,
                       dilation, output_dtype, method)

@@ -19,8 +19,8 @@ Two kernels share this machinery:
   rows only (every column phase), the row pass on the kept columns only, so a kept output costs
   ``sx*kh + kw`` multiply-adds instead of ``kh*kw``.
 
-Accumulation is in the dtype of ``out`` (float32 or float64, ``fastmath``); the caller rounds and
-saturates to the output dtype.
+Accumulation is in the kernel's float dtype (float32 or float64, ``fastmath``); integer outputs of
+up to 16 bits are rounded and saturated as each row is stored, wider ones by the caller.
 """
 from __future__ import annotations
 
@@ -234,9 +234,24 @@ def _taps4(acc, a0, a1, a2, a3, buf, offs, wts, n, wo):
             acc[a3 + u] += ((w03 * s0 + w13 * s1) + (w23 * s2 + w33 * s3)) + ((w43 * s4 + w53 * s5) + (w63 * s6 + w73 * s7))
 
 
+@njit(cache=True, nogil=True)
+def _row_finite(bits, exponent):
+    """No value of one image row (its unsigned bit patterns) has the NaN/infinity exponent."""
+    m = bits.dtype.type(0)
+    for t in range(bits.shape[0]):
+        m = max(m, bits[t] & exponent)
+    return m != exponent
+
+
 @njit(cache=True, fastmath=True, nogil=True)
-def _load_rows(image, y, sy, dy, kh, rmap, cmap, lo, hi, C, sx, ring, held, span, width):
-    """Make sure the ring holds padded rows ``y*sy + i*dy`` (``i < kh``); ring slot = row % span."""
+def _load_rows(image, y, sy, dy, kh, rmap, cmap, lo, hi, C, sx, ring, held, span, width, bits, exponent, seen,
+               status):
+    """Make sure the ring holds padded rows ``y*sy + i*dy`` (``i < kh``); ring slot = row % span.
+
+    With a non-empty ``seen`` (float images), each image row is also checked for NaN/infinity the
+    first time it is read, while it is in cache (``bits``: the image as unsigned integers): a bad
+    row sets ``status[0]``, and ``seen`` tells the caller which rows no output read.
+    """
     size = sx * C * width
     for i in range(kh):
         pr = y * sy + i * dy
@@ -246,34 +261,61 @@ def _load_rows(image, y, sy, dy, kh, rmap, cmap, lo, hi, C, sx, ring, held, span
             sr = rmap[pr]
             if sr >= 0:
                 _fill(image[sr], cmap, lo, hi, C, sx, dst, width)
+                if seen.shape[0] and not seen[sr]:
+                    seen[sr] = True
+                    if not _row_finite(bits[sr], exponent):
+                        status[0] = 1
             else:
                 dst[:] = 0
             held[slot] = pr
 
 
 @njit(cache=True, fastmath=True, nogil=True)
-def _interleave(acc, C, wo, o):
-    """Channel planes ``acc[c*wo:(c+1)*wo]`` -> interleaved output row ``o`` (``(wo*C,)``)."""
-    if C == 3:
+def _store(acc, C, wo, o, convert, vmin, vmax):
+    """Channel planes ``acc[c*wo:(c+1)*wo]`` -> interleaved output row ``o`` (``(wo*C,)``); with
+    ``convert``, rounded half to even and clipped to ``[vmin, vmax]`` on the way (an integer ``o``:
+    OpenCV's saturating conversion, without a pass of its own)."""
+    if C == 1:
+        if convert:
+            for x in range(wo):
+                o[x] = min(max(np.rint(acc[x]), vmin), vmax)
+        else:
+            for x in range(wo):
+                o[x] = acc[x]
+    elif C == 3:
         a0, a1, a2 = acc[:wo], acc[wo:2 * wo], acc[2 * wo:3 * wo]
-        for x in range(wo):
-            o[3 * x] = a0[x]
-            o[3 * x + 1] = a1[x]
-            o[3 * x + 2] = a2[x]
+        if convert:
+            for x in range(wo):
+                o[3 * x] = min(max(np.rint(a0[x]), vmin), vmax)
+                o[3 * x + 1] = min(max(np.rint(a1[x]), vmin), vmax)
+                o[3 * x + 2] = min(max(np.rint(a2[x]), vmin), vmax)
+        else:
+            for x in range(wo):
+                o[3 * x] = a0[x]
+                o[3 * x + 1] = a1[x]
+                o[3 * x + 2] = a2[x]
     else:
         for c in range(C):
             a = acc[c * wo:(c + 1) * wo]
-            for x in range(wo):
-                o[x * C + c] = a[x]
+            if convert:
+                for x in range(wo):
+                    o[x * C + c] = min(max(np.rint(a[x]), vmin), vmax)
+            else:
+                for x in range(wo):
+                    o[x * C + c] = a[x]
 
 
 @njit(cache=True, fastmath=True, nogil=True)
-def strided_correlate(image, K, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, out, block):
-    """Fill ``out`` (``(ho, wo*C)``, float32 or float64) with the strided correlation of ``image``.
+def strided_correlate(image, K, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, out, block, convert, vmin, vmax,
+                      bits, exponent, seen, status):
+    """Fill ``out`` (``(ho, wo*C)``) with the strided correlation of ``image``.
 
     ``image`` is ``(H, W*C)`` (channels interleaved, any numeric dtype), ``K`` the kernel in the
-    dtype of ``out``, ``rmap``/``cmap`` the padded-row/column -> image index maps (-1: zero) and
-    ``lo:hi`` the padded columns that are the image itself. With ``block`` (tall kernels), output
+    working float dtype (float32 or float64), ``rmap``/``cmap`` the padded-row/column -> image
+    index maps (-1: zero) and ``lo:hi`` the padded columns that are the image itself. ``out`` is
+    either that float dtype, or, with ``convert``, an integer dtype whose results are rounded half
+    to even and clipped to ``[vmin, vmax]`` (:func:`_store`). ``bits``, ``exponent``, ``seen`` and
+    ``status``: the NaN/infinity check of float images (:func:`_load_rows`). With ``block`` (tall kernels), output
     rows are computed four at a time: a padded row that all four read at some kernel row (offset
     ``d`` from the block's first row ``y*sy``, ``d = b*sy + i*dy`` for every ``b < 4``) is a
     "shared" source run through :func:`_taps4`; the other (row, output) pairs go one row at a time.
@@ -283,9 +325,10 @@ def strided_correlate(image, K, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, o
     span = (nb - 1) * sy + (kh - 1) * dy + 1  # padded rows one block reads: distinct ring slots
     width = (cmap.shape[0] + sx - 1) // sx
     size = sx * C * width  # one ring row: a plane per phase and channel
-    ring = np.zeros(span * size, out.dtype)
+    ring = np.zeros(span * size, K.dtype)
     held = np.full(span, -1, np.int64)
-    acc = np.zeros(nb * C * wo, out.dtype)  # channel planes of the block's rows (colour only)
+    direct = C == 1 and not convert  # accumulate straight into out
+    acc = np.zeros(nb * C * wo, K.dtype)  # channel planes of the block's rows (unless direct)
     pos = np.empty(kw, np.int64)  # offset of tap column j within a ring row (channel 0)
     for j in range(kw):
         pos[j] = ((j * dx) % sx) * C * width + (j * dx) // sx
@@ -306,7 +349,7 @@ def strided_correlate(image, K, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, o
                 nt += 1
     own_d = np.empty((nb, max(nt, 1)), np.int64)
     own_j = np.empty((nb, max(nt, 1)), np.int64)
-    own_w = np.empty((nb, max(nt, 1)), out.dtype)
+    own_w = np.empty((nb, max(nt, 1)), K.dtype)
     own_n = np.zeros(nb, np.int64)
     for b in range(nb):
         for i in range(kh):
@@ -326,7 +369,7 @@ def strided_correlate(image, K, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, o
     cap = ((ns + 7) // 8) * 8
     sh_d = np.zeros(max(cap, 1), np.int64)
     sh_j = np.zeros(max(cap, 1), np.int64)
-    sh_w = np.zeros((max(cap, 1), 4), out.dtype)
+    sh_w = np.zeros((max(cap, 1), 4), K.dtype)
     ns = 0
     for d in range(span):
         if not shared[d]:
@@ -345,7 +388,7 @@ def strided_correlate(image, K, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, o
     # all taps of one row, for the rows left over after the blocks
     all_d = np.empty(max(nt, 1), np.int64)
     all_j = np.empty(max(nt, 1), np.int64)
-    all_w = np.empty(max(nt, 1), out.dtype)
+    all_w = np.empty(max(nt, 1), K.dtype)
     t = 0
     for i in range(kh):
         for j in range(kw):
@@ -358,14 +401,16 @@ def strided_correlate(image, K, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, o
     while y < ho:
         rows = nb if y + nb <= ho else 1
         if rows > 1:
-            _load_rows(image, y, sy, 1, span, rmap, cmap, lo, hi, C, sx, ring, held, span, width)
+            _load_rows(image, y, sy, 1, span, rmap, cmap, lo, hi, C, sx, ring, held, span, width, bits, exponent,
+                       seen, status)
         else:
-            _load_rows(image, y, sy, dy, kh, rmap, cmap, lo, hi, C, sx, ring, held, span, width)
+            _load_rows(image, y, sy, dy, kh, rmap, cmap, lo, hi, C, sx, ring, held, span, width, bits, exponent,
+                       seen, status)
         for c in range(C):
             if rows == 1 and nb > 1:  # a leftover row of a blocked call: all its taps
                 for t in range(nt):
                     offs[t] = ((y * sy + all_d[t]) % span) * size + pos[all_j[t]] + c * width
-                if C == 1:
+                if direct:
                     _taps(flat, y * wo, ring, offs, all_w, nt, wo, True)
                 else:
                     _taps(acc, c * wo, ring, offs, all_w, nt, wo, True)
@@ -374,27 +419,28 @@ def strided_correlate(image, K, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, o
                 m = own_n[b]
                 for t in range(m):
                     offs[t] = ((y * sy + own_d[b, t]) % span) * size + pos[own_j[b, t]] + c * width
-                if C == 1:
+                if direct:
                     _taps(flat, (y + b) * wo, ring, offs, own_w[b], m, wo, True)
                 else:
                     _taps(acc, (b * C + c) * wo, ring, offs, own_w[b], m, wo, True)
             if rows > 1 and ns > 0:
                 for t in range(ns):
                     offs[t] = ((y * sy + sh_d[t]) % span) * size + pos[sh_j[t]] + c * width
-                if C == 1:
+                if direct:
                     _taps4(flat, y * wo, (y + 1) * wo, (y + 2) * wo, (y + 3) * wo, ring, offs, sh_w, ns, wo)
                 else:
                     _taps4(acc, c * wo, (C + c) * wo, (2 * C + c) * wo, (3 * C + c) * wo, ring, offs, sh_w,
                            ns, wo)
-        if C > 1:
+        if not direct:
             for b in range(rows):
-                _interleave(acc[b * C * wo:(b + 1) * C * wo], C, wo, out[y + b])
+                _store(acc[b * C * wo:(b + 1) * C * wo], C, wo, out[y + b], convert, vmin, vmax)
         y += rows
     return out
 
 
 @njit(cache=True, fastmath=True, nogil=True)
-def strided_separable(image, col, row, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, out):
+def strided_separable(image, col, row, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, out, convert, vmin, vmax,
+                      bits, exponent, seen, status):
     """:func:`strided_correlate` for the rank-1 kernel ``outer(col, row)`` (same arguments).
 
     Column pass on the kept rows (all column phases), then row pass on the kept columns.
@@ -403,32 +449,34 @@ def strided_separable(image, col, row, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo
     span = (kh - 1) * dy + 1
     width = (cmap.shape[0] + sx - 1) // sx
     size = sx * C * width
-    ring = np.zeros(span * size, out.dtype)
+    ring = np.zeros(span * size, col.dtype)
     held = np.full(span, -1, np.int64)
-    vert = np.zeros(size, out.dtype)
-    acc = np.zeros(C * wo, out.dtype)
+    vert = np.zeros(size, col.dtype)
+    direct = C == 1 and not convert
+    acc = np.zeros(C * wo, col.dtype)
     voffs = np.empty(kh, np.int64)
-    vw = col.astype(out.dtype)
+    vw = col
     hbase = np.empty(kw, np.int64)
     hoffs = np.empty(kw, np.int64)
-    hw = row.astype(out.dtype)
+    hw = row
     for j in range(kw):
         hbase[j] = ((j * dx) % sx) * C * width + (j * dx) // sx
     flat = out.reshape(-1)
     for y in range(ho):
-        _load_rows(image, y, sy, dy, kh, rmap, cmap, lo, hi, C, sx, ring, held, span, width)
+        _load_rows(image, y, sy, dy, kh, rmap, cmap, lo, hi, C, sx, ring, held, span, width, bits, exponent,
+                   seen, status)
         for i in range(kh):
             voffs[i] = ((y * sy + i * dy) % span) * size
         _taps(vert, 0, ring, voffs, vw, kh, size, True)  # every plane of the ring row at once
         for c in range(C):
             for j in range(kw):
                 hoffs[j] = hbase[j] + c * width
-            if C == 1:
+            if direct:
                 _taps(flat, y * wo, vert, hoffs, hw, kw, wo, True)
             else:
                 _taps(acc, c * wo, vert, hoffs, hw, kw, wo, True)
-        if C > 1:
-            _interleave(acc, C, wo, out[y])
+        if not direct:
+            _store(acc, C, wo, out[y], convert, vmin, vmax)
     return out
 
 
