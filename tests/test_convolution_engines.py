@@ -344,3 +344,42 @@ def test_uint64_and_float_to_int64_saturate(stride):
     # values inside the range are unchanged by the saturating cast
     mid = np.array([[-2.0**62, 12.5, 13.5, 2.0**62]])
     np.testing.assert_array_equal(correlate2d(mid, [[1]], output_dtype=np.int64), [[-2**62, 12, 14, 2**62]])
+
+
+# ------------------------------------------------------------------------ NaN / infinity
+@pytest.mark.parametrize("engine", ["numba", "numba-separable", "fft", "subsample"])
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+@pytest.mark.parametrize("shape,kshape,stride,padding,where", [
+    ((40, 50), (3, 3), (2, 2), "same", (17, 23)),
+    ((40, 50, 3), (5, 4), (2, 3), "same", (39, 49)),
+    ((40, 50), (1, 1), (3, 3), "valid", (38, 20)),  # a row no kept output reads: checked apart
+    ((40, 50), (2, 2), (3, 2), "valid", (2, 1)),
+])
+def test_strided_engines_refuse_non_finite_input(engine, bad, shape, kshape, stride, padding, where):
+    """The numba engines check each float row as they read it; the others check first. Either way
+    the error is check_image's, naming the first bad pixel."""
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        img = rng.random(shape).astype(dtype)
+        img[where] = bad
+        k = np.outer(rng.random(kshape[0]), rng.random(kshape[1]))
+        eps = cc._kernel_eps(k.dtype)
+        factors = cc._rank1(k, eps)
+        pads = _pads(padding, k.shape, (1, 1))
+        out_shape = output_shape(img.shape, k.shape, stride, pads)
+        plan = cc._Plan(img.dtype, img.dtype)
+        with pytest.raises(ValueError, match=rf"NaN or infinite value\(s\), the first at row {where[0]}, "
+                                             rf"column {where[1]}"):
+            cc._run_strided(engine, img, k, eps, factors, pads, "reflect", plan, stride, (1, 1), out_shape,
+                            image=img, check_finite=True)
+        img[where] = 0.5
+        cc._run_strided(engine, img, k, eps, factors, pads, "reflect", plan, stride, (1, 1), out_shape,
+                        image=img, check_finite=True)
+
+
+def test_public_strided_call_refuses_non_finite_on_an_hd_image():
+    img = np.zeros((1080, 1920), np.float32)
+    assert _engine(img.shape, 3, F32_PLAN) == "numba"  # the fused check is the one exercised
+    img[1079, 1919] = np.inf
+    with pytest.raises(ValueError, match="row 1079, column 1919"):
+        correlate2d(img, np.ones((3, 3)), stride=2)
