@@ -44,6 +44,23 @@ def _split_top(text: str, sep: str) -> list[str]:
     return parts
 
 
+def parse_options(pairs) -> dict:
+    """``KEY=VALUE`` strings (the CLI's repeatable ``--option``) as keyword options, values by :func:`parse_value`.
+
+    Dashes in keys become underscores.
+
+    >>> parse_options(["threshold=0.3", "max-side=640", "classes=person,car"])
+    {'threshold': 0.3, 'max_side': 640, 'classes': 'person,car'}
+    """
+    out = {}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--option must be KEY=VALUE; got {item!r}.")
+        out[key.strip().replace("-", "_")] = parse_value(value)
+    return out
+
+
 def parse_value(text: str):
     """Parse one parameter value from pipeline text.
 

@@ -62,18 +62,6 @@ def detect_task(item: dict) -> dict:
 
 
 # ------------------------------------------------------------------------ parent side
-def _options(pairs) -> dict:
-    from cvtools.batch import parse_value
-
-    out = {}
-    for item in pairs:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--option must be KEY=VALUE; got {item!r}.")
-        out[key.strip().replace("-", "_")] = parse_value(value)
-    return out
-
-
 def normalize(name: str) -> str:
     """A class name compared across tools: lower case, '_' and '-' as spaces, VOC's names as COCO's."""
     n = " ".join(str(name).lower().replace("_", " ").replace("-", " ").split())
@@ -130,10 +118,11 @@ def run(args) -> int:
     from cvtools import datasets
     from cvtools.batch import map_items
     from cvtools.cli._convert import split_names
+    from cvtools.batch import parse_options
     from cvtools.detect import Detections, detectors, get
     from cvtools.metrics import coco_eval
 
-    options = _options(args.option)
+    options = parse_options(args.option)
     get(args.detector, **options)  # unknown names / bad options: a usage error before any work
     info = {d.name: d for d in detectors()}.get(args.detector)
     if args.plot:
