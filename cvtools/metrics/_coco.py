@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._detection import _as_list
+
 __all__ = ["coco_eval", "CocoEvalResult", "COCO_STATS"]
 
 #: The keys of :func:`coco_eval`'s summary, in pycocotools' order.
@@ -138,26 +140,6 @@ def _index(values, value, name):
 
 
 # ------------------------------------------------------------------------------------------ inputs
-def _detections_list(x, name):
-    """A list of Detections from a Dataset (anything whose items have ``.detections``), a list of
-    Detections, or one Detections."""
-    from ..detect import Detections
-
-    if isinstance(x, Detections):
-        return [x]
-    items = list(x)
-    out = []
-    for i, d in enumerate(items):
-        d = getattr(d, "detections", d)
-        if isinstance(d, Detections):
-            out.append(d)
-        else:
-            try:
-                out.append(Detections(np.asarray(d, np.float64).reshape(-1, 4)))
-            except Exception as exc:
-                raise TypeError(f"`{name}[{i}]` must be Detections, a data-set sample or (N, 4) boxes; "
-                                f"got {type(d).__name__}.") from exc
-    return out
 
 
 def _flag(det, key):
@@ -371,8 +353,8 @@ def coco_eval(ground_truth, predictions, *, classes=None) -> CocoEvalResult:
     >>> round(res["AP50"], 3), round(res["AP"], 3), round(res.per_class["cat"]["AP"], 3)
     (1.0, 0.95, 1.0)
     """
-    gts = _detections_list(ground_truth, "ground_truth")
-    preds = _detections_list(predictions, "predictions")
+    gts = _as_list(ground_truth, "ground_truth")
+    preds = _as_list(predictions, "predictions")
     if len(gts) != len(preds):
         raise ValueError(f"`ground_truth` and `predictions` must cover the same images in the same order; "
                          f"got {len(gts)} and {len(preds)}.")

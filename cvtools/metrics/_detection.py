@@ -223,6 +223,8 @@ def average_precision(recall, precision, *, method: str = "all-point") -> float:
 
 
 def _as_list(x, name):
+    """A list of Detections from one Detections, an (N, 4) box array, a data set (items with
+    ``.detections``) or a sequence of any of those per image."""
     from ..detect import Detections
 
     if isinstance(x, Detections):
@@ -231,13 +233,15 @@ def _as_list(x, name):
         return [Detections(x)]
     out = []
     for i, d in enumerate(x):
+        d = getattr(d, "detections", d)
         if isinstance(d, Detections):
             out.append(d)
         else:
             try:
                 out.append(Detections(np.asarray(d, np.float64).reshape(-1, 4)))
             except Exception as exc:
-                raise TypeError(f"`{name}[{i}]` must be Detections or (N, 4) boxes; got {type(d).__name__}.") from exc
+                raise TypeError(f"`{name}[{i}]` must be Detections, a data-set sample or (N, 4) boxes; "
+                                f"got {type(d).__name__}.") from exc
     return out
 
 
