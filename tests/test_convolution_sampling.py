@@ -268,9 +268,10 @@ def test_pyramid_errors():
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("call", [
     lambda im: pool2d(im, 2), lambda im: pool2d(im, 2, mode="avg"), lambda im: pool2d(im, 3, stride=2, mode="min"),
+    lambda im: pool2d(im, 1, stride=2),  # row 3 is in no window: checked apart
     lambda im: pool2d(im, 2, mode="avg", padding=1), lambda im: gaussian_pyramid(im, 3),
     lambda im: gaussian_pyramid(im, 1), lambda im: upsample(im, 2), lambda im: transposed_conv2d(im, np.ones((2, 2))),
-], ids=["max", "avg", "min-strided", "avg-padded", "pyramid", "pyramid-1-level", "upsample", "transposed"])
+], ids=["max", "avg", "min-strided", "max-gaps", "avg-padded", "pyramid", "pyramid-1-level", "upsample", "transposed"])
 @pytest.mark.parametrize("where", [(3, 4), (8, 10)])  # (8, 10): past the last whole 2x2 window of a 9x11 image
 def test_non_finite_input_refused_with_its_position(call, bad, where):
     """NaN/inf are refused like everywhere in cvtools (check_image's rule), also where the check is
@@ -289,3 +290,24 @@ def test_huge_finite_values_are_not_refused():
     img = np.full((8, 8), 3e38, np.float32)  # means and blurs may overflow to inf: not the input's fault
     assert pool2d(img, 2, mode="avg").shape == (4, 4)
     assert len(gaussian_pyramid(img, 2)) == 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(9, 11), (10, 12, 3), (5, 7, 6)])
+def test_float_max_min_pool_every_window_geometry(dtype, shape):
+    """Float max/min pooling (computed only at the kept windows) against numpy: pad with -inf/+inf,
+    take every window, keep every stride-th; asymmetric padding and strides larger than the window."""
+    rng = np.random.default_rng(sum(shape))
+    img = rng.standard_normal(shape).astype(dtype)
+    for size, stride, padding in [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 0, 2, 1)), ((4, 1), 3, (0, 2, 0, 0)),
+                                  (1, 2, 0), (3, 1, (2, 0, 0, 2)), ((2, 2), (3, 4), 1)]:
+        kh, kw = (size, size) if isinstance(size, int) else size
+        sy, sx = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
+        t, b, l, r = (padding,) * 4 if isinstance(padding, int) else padding
+        for mode, fill, red in (("max", -np.inf, np.max), ("min", np.inf, np.min)):
+            padded = np.pad(img, ((t, b), (l, r)) + ((0, 0),) * (img.ndim - 2), constant_values=fill)
+            win = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(0, 1))[::sy, ::sx]
+            ref = red(win, axis=(-2, -1))
+            out = pool2d(img, size, stride=stride, mode=mode, padding=padding)
+            assert out.dtype == img.dtype
+            np.testing.assert_array_equal(out, ref, err_msg=f"{mode} {size} {stride} {padding}")

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from .._shared import check_choice, restore_dtype
-from ._correlate import _CV_DEPTH, _check_input, _refuse_non_finite
+from ._correlate import _CV_DEPTH, _EXPONENT, _check_input, _finite, _raise_non_finite, _refuse_non_finite
 from ._params import _int_pair, _out_size
 
 POOL_MODES = ("max", "avg", "min")
@@ -37,6 +37,26 @@ def _extreme(dtype, mode):
         return -np.inf if mode == "max" else np.inf
     info = np.iinfo(dtype)
     return info.min if mode == "max" else info.max
+
+
+def _pool_float(image, kh, kw, sy, sx, t, l, ho, wo, is_max):
+    """Max/min pooling of a float32/float64 image computing only the kept windows (numba), and
+    refusing NaN/infinity as it reads each row (a max can drop a NaN: the result cannot tell)."""
+    from ._strided import pool_extreme
+
+    h, w = image.shape[:2]
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    flat = np.ascontiguousarray(image).reshape(h, w * channels)
+    utype, exponent = _EXPONENT[image.dtype]
+    seen = np.zeros(h, np.bool_)
+    status = np.zeros(1, np.int64)
+    out = np.empty((ho, wo * channels), image.dtype)
+    pool_extreme(flat, kh, kw, sy, sx, t, l, ho, wo, channels, is_max, out, flat.view(utype), utype(exponent),
+                 seen, status)
+    unread = np.flatnonzero(~seen)  # rows between windows (stride > size)
+    if status[0] or (unread.size and not _finite(np.ascontiguousarray(flat[unread]))):
+        _raise_non_finite(image)
+    return out
 
 
 def pool2d(image, size, *, stride=None, mode="max", padding=0):
@@ -94,7 +114,9 @@ def pool2d(image, size, *, stride=None, mode="max", padding=0):
     ys, xs = slice(0, sy * (ho - 1) + 1, sy), slice(0, sx * (wo - 1) + 1, sx)
 
     if mode in ("max", "min"):
-        _refuse_non_finite(image, image)  # a max or min can drop a NaN: check the input
+        if image.dtype in _EXPONENT:
+            return _pool_float(image, kh, kw, sy, sx, t, l, ho, wo, mode == "max").reshape(out_shape)
+        _refuse_non_finite(image, image)  # float16: a max can drop a NaN, check the input
         src = image
         if t or b or l or r:
             fill = _extreme(image.dtype, mode)

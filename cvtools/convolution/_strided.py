@@ -523,3 +523,81 @@ def all_finite(bits, exponent):
     for i in range(bits.shape[0]):
         m = max(m, bits[i] & exponent)
     return m != exponent
+
+
+# ------------------------------------------------------------------------------------- pooling
+@njit(cache=True, fastmath=True, nogil=True)
+def _hpool(tmp, o, C, wo, sx, kw, l, w, is_max):
+    """Horizontal max/min of the (vertically reduced) row ``tmp`` over each window, every ``sx``."""
+    x_lo = min(-(-l // sx), wo)  # first window inside the row
+    x_hi = max(min((w - kw + l) // sx + 1, wo), x_lo)  # one past the last inside
+    if C == 1 and kw == 2 and sx == 2 and x_hi > x_lo:
+        base = uintp(2 * x_lo - l)
+        d = o[x_lo:x_hi]
+        if is_max:
+            for x in range(x_hi - x_lo):
+                u = base + uintp(2 * x)
+                d[x] = max(tmp[u], tmp[u + uintp(1)])
+        else:
+            for x in range(x_hi - x_lo):
+                u = base + uintp(2 * x)
+                d[x] = min(tmp[u], tmp[u + uintp(1)])
+    elif C == 1 and kw == 3 and sx == 2 and x_hi > x_lo:
+        base = uintp(2 * x_lo - l)
+        d = o[x_lo:x_hi]
+        if is_max:
+            for x in range(x_hi - x_lo):
+                u = base + uintp(2 * x)
+                d[x] = max(max(tmp[u], tmp[u + uintp(1)]), tmp[u + uintp(2)])
+        else:
+            for x in range(x_hi - x_lo):
+                u = base + uintp(2 * x)
+                d[x] = min(min(tmp[u], tmp[u + uintp(1)]), tmp[u + uintp(2)])
+    else:
+        x_lo = x_hi = wo  # everything below
+    for part in range(2):
+        for x in range(0, x_lo) if part == 0 else range(x_hi, wo):
+            c0 = x * sx - l
+            clo, chi = max(c0, 0), min(c0 + kw, w)
+            for c in range(C):
+                m = tmp[clo * C + c]
+                for q in range(clo + 1, chi):
+                    v = tmp[q * C + c]
+                    m = max(m, v) if is_max else min(m, v)
+                o[x * C + c] = m
+
+
+@njit(cache=True, fastmath=True, nogil=True)
+def pool_extreme(image, kh, kw, sy, sx, t, l, ho, wo, C, is_max, out, bits, exponent, seen, status):
+    """Max (``is_max``) or min pooling of ``image`` (``(H, W*C)``) into ``out`` (``(ho, wo*C)``).
+
+    Window ``(y, x)`` covers rows ``y*sy - t + i`` and columns ``x*sx - l + j``; parts outside the
+    image never win (each window holds at least one pixel). Rows are reduced vertically first
+    (contiguous, vectorised), then across each window. Float images: every row is checked for
+    NaN/infinity the first time it is read, as in :func:`_load_rows` (a max can drop a NaN, so the
+    result cannot be checked instead).
+    """
+    h = image.shape[0]
+    w = image.shape[1] // C
+    tmp = np.empty(image.shape[1], image.dtype)
+    for y in range(ho):
+        r0 = y * sy - t
+        first = True
+        for r in range(max(r0, 0), min(r0 + kh, h)):
+            row = image[r]
+            if seen.shape[0] and not seen[r]:
+                seen[r] = True
+                if not _row_finite(bits[r], exponent):
+                    status[0] = 1
+            if first:
+                for q in range(row.shape[0]):
+                    tmp[q] = row[q]
+                first = False
+            elif is_max:
+                for q in range(row.shape[0]):
+                    tmp[q] = max(tmp[q], row[q])
+            else:
+                for q in range(row.shape[0]):
+                    tmp[q] = min(tmp[q], row[q])
+        _hpool(tmp, out[y], C, wo, sx, kw, l, w, is_max)
+    return out
