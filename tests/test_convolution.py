@@ -212,6 +212,7 @@ def test_scipy_signal_correlate_and_convolve(mode, kshape):
                                sps.convolve2d(img, k, mode=mode), rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.extra("torch")
 @pytest.mark.parametrize("stride,dilation,padding", [
     (1, 1, 0), (2, 1, 1), (3, 2, 2), ((2, 3), (1, 2), (1, 3)), (2, 3, 0), (1, 2, "same"), (4, 1, 3),
 ])

@@ -287,6 +287,7 @@ def test_strided_engines_match_scipy_ndimage(ksize, stride, rng):
                                    rtol=0, atol=3e-6 * np.abs(k64).sum())
 
 
+@pytest.mark.extra("torch")
 @pytest.mark.parametrize("stride,dilation", [(2, 1), (3, 2), ((2, 3), (1, 2))])
 def test_strided_separable_matches_torch(stride, dilation):
     torch = pytest.importorskip("torch")
