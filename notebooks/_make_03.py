@@ -229,8 +229,9 @@ plt.figure(figsize=(7, 4)); plt.imshow(viz.draw_detections(scene, det)); plt.axi
 """)
 
 md(r"""
-(The third "face", bottom right, is a false detection on the astronaut's suit; it is far from everyone in
-the gallery, so it comes back `"unknown"` — the threshold doing its job.)
+(The faces were found by the gallery's detector, YuNet (`cvtools.detect.get("face")`), and aligned to dlib's
+chip with its five landmarks; `Gallery(detector="face-dlib-hog", align="shape-predictor")` is
+face_recognition's way, with dlib's HOG detector and shape predictor.)
 
 **The threshold** decides between two errors: too high and a stranger takes the name of the nearest known
 person; too low and known people come back "unknown". With only Eileen Collins in the gallery, Grace Hopper's

@@ -161,3 +161,24 @@ def test_detect_batch_op_rejects_unknown_detector_at_parse_time():
 
     with pytest.raises(PipelineError, match="`detector` must be one of 'face'"):
         Pipeline.parse("detect:detector=nope")
+
+
+
+def test_detect_batch_op_knows_every_registered_detector_and_min_size_filters_the_cnns():
+    from skimage import data
+
+    from cvtools.batch import Pipeline, PipelineError, get_op
+    from cvtools.detect import detectors
+
+    (param,) = [p for p in get_op("detect").params if p.name == "detector"]
+    assert set(param.choices) == {d.name for d in detectors()} - {"motion", "template"}
+    for name in ("face-accurate", "objects", "person-hog"):
+        Pipeline.parse(f"detect:detector={name}")
+    with pytest.raises(PipelineError, match="`detector` must be one of"):
+        Pipeline.parse("detect:detector=motion")  # keeps state across frames
+    img = data.astronaut()
+    # YuNet has no min_size option: narrower detections are dropped instead (its face is ~90 px wide)
+    assert np.array_equal(Pipeline.parse("detect:detector=face,min_size=300")(img), img)
+    assert not np.array_equal(Pipeline.parse("detect:detector=face,min_size=50")(img), img)
+    # the cascades take it as their own option (and look for nothing smaller)
+    assert np.array_equal(Pipeline.parse("detect:detector=face-haar,min_size=300")(img), img)

@@ -42,11 +42,38 @@ def _dlib_reference(image, box):
     """face_recognition's recipe, straight from dlib: 5-point shape -> aligned chip -> descriptor."""
     from cvtools.identify._face import face_models
 
-    dlib, _, sp, rec = face_models()
+    dlib, sp, rec = face_models()
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     shape = sp(image, dlib.rectangle(x1, y1, x2 - 1, y2 - 1))
     chip = dlib.get_face_chip(image, shape, size=150, padding=0.25)
     return np.asarray(rec.compute_face_descriptor(chip), np.float32)
+
+
+def _similarity(src, dst):
+    """Least-squares similarity transform ``dst ~ a @ src + t`` (Umeyama 1991), as dlib fits its chips."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s, d = src - mu_s, dst - mu_d
+    u, sig, vt = np.linalg.svd(d.T @ s / len(src))
+    e = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
+    a = (u @ e @ vt) * (sig * np.diag(e)).sum() / ((s ** 2).sum() / len(src))
+    return a, mu_d - a @ mu_s
+
+
+def _landmark_reference(image, points):
+    """dlib's own recipe fed with the five YuNet points: the similarity transform that puts them on their
+    chip positions gives, inverted, where dlib's 5 template points lie in the image; dlib's get_face_chip
+    on those (integer) points, then the descriptor."""
+    from cvtools.identify._face import DLIB_CHIP_POINTS, LANDMARK_CHIP_POINTS, face_models
+
+    dlib, _, rec = face_models()
+    chip = lambda unit: (0.25 + unit) / 1.5 * 150  # noqa: E731  dlib's unit face -> padded 150 px chip
+    a, t = _similarity(np.asarray(points, float), chip(LANDMARK_CHIP_POINTS))
+    in_image = (chip(DLIB_CHIP_POINTS) - t) @ np.linalg.inv(a).T
+    h, w = image.shape[:2]
+    shape = dlib.full_object_detection(dlib.rectangle(0, 0, w - 1, h - 1),
+                                       [dlib.point(int(round(x)), int(round(y))) for x, y in in_image])
+    return np.asarray(rec.compute_face_descriptor(dlib.get_face_chip(image, shape, size=150, padding=0.25)),
+                      np.float32)
 
 
 @pytest.mark.extra("face", "viz")
@@ -65,18 +92,37 @@ def test_face_gallery_names_and_distances(gallery_dir, faces, tmp_path):
     order = np.argsort(det.xyxy[:, 0])
     assert det.identities[order].tolist() == ["grace", "eileen"]
     assert (det.distances < 0.6).all() and det.landmarks.shape == (2, 5, 2)
-    # distances equal the Euclidean distance between independently computed dlib descriptors
+    # aligned from YuNet's landmarks, which stay as the detector gave them
+    found = cvtools.detect.get("face").detect(scene)
+    np.testing.assert_allclose(np.sort(det.landmarks[:, 0, 0]), np.sort(found.landmarks[:, 0, 0]), atol=1e-4)
+    assert det["aligned_by"].tolist() == ["landmarks"] * 2
+    # distances equal those between descriptors dlib computes from the same points (integer points there:
+    # 0.006 apart here)
     for i in range(2):
-        probe = _dlib_reference(scene, det.xyxy[i])
+        probe = _landmark_reference(scene, det.landmarks[i])
         name = det.identities[i]
-        ref_box = Gallery("face")._entry_from_image(faces[name])[1]
-        ref = _dlib_reference(faces[name], ref_box)
-        assert det.distances[i] == pytest.approx(float(np.linalg.norm(probe - ref)), abs=1e-4)
-    # given detections give the same answer and keep the caller's fields
-    given = Detections(det.xyxy, scores=np.ones(2), labels=["face"] * 2)
+        mine = cvtools.detect.get("face").detect(faces[name])
+        ref = _landmark_reference(faces[name], mine.landmarks[int(mine.area.argmax())])
+        assert det.distances[i] == pytest.approx(float(np.linalg.norm(probe - ref)), abs=0.02)
+    # with the shape predictor, exactly face_recognition's recipe on the same boxes
+    sp = Gallery.from_folder(gallery_dir, "face", cache_dir=tmp_path, align="shape-predictor")
+    det_sp = sp.identify(scene)
+    assert det_sp.identities[np.argsort(det_sp.xyxy[:, 0])].tolist() == ["grace", "eileen"]
+    assert det_sp["aligned_by"].tolist() == ["shape-predictor"] * 2
+    for i in range(2):
+        probe = _dlib_reference(scene, det_sp.xyxy[i])
+        name = det_sp.identities[i]
+        ref = _dlib_reference(faces[name], sp._entry_from_image(faces[name])[1])
+        assert det_sp.distances[i] == pytest.approx(float(np.linalg.norm(probe - ref)), abs=1e-4)
+    # given detections give the same answer and keep the caller's fields; without landmarks, the boxes
+    # are aligned by the shape predictor
+    given = Detections(det.xyxy, scores=np.ones(2), labels=["face"] * 2, landmarks=det.landmarks)
     again = g.identify(scene, given)
     assert again.identities.tolist() == det.identities.tolist() and given.identities is None
     np.testing.assert_allclose(again.distances, det.distances, atol=1e-5)
+    boxes_only = g.identify(scene, Detections(det.xyxy, labels="face"))
+    assert boxes_only.identities.tolist() == det.identities.tolist()
+    assert boxes_only["aligned_by"].tolist() == ["shape-predictor"] * 2
 
 
 @pytest.mark.extra("face", "viz")
@@ -152,6 +198,132 @@ def test_gallery_errors():
         Gallery("object").add("", np.zeros((8, 8), np.uint8))
     with pytest.raises(ValueError, match="unknown no_face"):
         Gallery.from_folder(".", no_face="guess")
+
+
+@pytest.mark.extra("face", "viz")
+def test_gallery_finds_faces_with_its_detector(faces):
+    img = faces["eileen"]
+    g = Gallery("face")
+    assert g.detector.name == "face" and g.align == "landmarks"  # YuNet by default
+    yunet = g.add("eileen", img).identify(img)
+    hog = Gallery("face", detector="face-dlib-hog").add("eileen", img).identify(img)
+    np.testing.assert_allclose(yunet.xyxy, cvtools.detect.get("face").detect(img).xyxy)
+    np.testing.assert_allclose(hog.xyxy, cvtools.detect.get("face-dlib-hog").detect(img).xyxy)
+    assert not np.allclose(yunet.xyxy, hog.xyxy, atol=2)
+    assert yunet["aligned_by"].tolist() == ["landmarks"] and hog["aligned_by"].tolist() == ["shape-predictor"]
+    assert yunet.identities.tolist() == hog.identities.tolist() == ["eileen"]
+
+    class Recorder:  # any object with detect(image): used for the gallery photos and the images alike
+        calls = 0
+
+        def detect(self, image):
+            Recorder.calls += 1
+            return Detections([[60, 40, 200, 200]], labels="face")
+
+    rec = Gallery("face", detector=Recorder()).add("eileen", img)
+    assert rec.identify(img).xyxy.tolist() == [[60, 40, 200, 200]] and Recorder.calls == 2
+    sp = Gallery("face", align="shape-predictor").add("eileen", img).identify(img)
+    assert sp["aligned_by"].tolist() == ["shape-predictor"] and sp.identities.tolist() == ["eileen"]
+    np.testing.assert_allclose(sp.xyxy, yunet.xyxy)
+
+
+@pytest.mark.extra("face", "viz")
+def test_points_a_gallery_predicted_are_not_taken_for_detector_landmarks(faces):
+    g = Gallery("face").add("eileen", faces["eileen"])
+    hog = cvtools.detect.get("face-dlib-hog").detect(faces["eileen"])
+    once = g.identify(faces["eileen"], hog)  # no landmarks: dlib's shape predictor on the box
+    twice = g.identify(faces["eileen"], once)  # now with dlib's 5 points as landmarks: still the shape predictor
+    assert once["aligned_by"].tolist() == twice["aligned_by"].tolist() == ["shape-predictor"]
+    np.testing.assert_allclose(twice.distances, once.distances, atol=1e-6)
+    np.testing.assert_allclose(twice.landmarks, once.landmarks)
+
+
+@pytest.mark.extra("face", "viz")
+def test_face_cache_is_kept_per_detector_and_alignment(gallery_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    cache = tmp_path / "c"
+    calls = []
+    orig = Gallery._entry_from_image
+    monkeypatch.setattr(Gallery, "_entry_from_image",
+                        lambda self, *a, **k: calls.append(self.detector.name) or orig(self, *a, **k))
+    default = Gallery.from_folder(gallery_dir, cache_dir=cache)
+    hog = Gallery.from_folder(gallery_dir, cache_dir=cache, detector="face-dlib-hog")
+    assert calls == ["face", "face", "face-dlib-hog", "face-dlib-hog"]  # the default's cache is not reused
+    assert np.abs(hog.embeddings - default.embeddings).max() > 1e-3
+    calls.clear()
+    again = Gallery.from_folder(gallery_dir, cache_dir=cache, detector=cvtools.detect.get("face-dlib-hog"))
+    Gallery.from_folder(gallery_dir, cache_dir=cache)
+    assert calls == [] and np.array_equal(again.embeddings, hog.embeddings)  # a name or the same detector
+    Gallery.from_folder(gallery_dir, cache_dir=cache, detector=cvtools.detect.get("face", threshold=0.5))
+    Gallery.from_folder(gallery_dir, cache_dir=cache, align="shape-predictor")
+    assert calls == ["face"] * 4  # other detector options, other alignment: described again
+    assert len(list(cache.glob("face-v*.npz"))) == 4
+
+
+@pytest.mark.extra("face", "viz")
+def test_turned_faces_are_not_named(faces):
+    """Profiles (YuNet finds them; dlib's descriptor is for frontal faces) are "unknown" beyond max_yaw."""
+    img = faces["eileen"]
+    found = cvtools.detect.get("face").detect(img)
+    turned = found.landmarks.copy()
+    eye = turned[:, 1] - turned[:, 0]
+    down = np.stack([-eye[:, 1], eye[:, 0]], axis=1)  # perpendicular to the eye line
+    turned[:, 2] = (turned[:, 0] + turned[:, 1]) / 2 + 0.8 * eye + 0.4 * down  # the nose tip far to one side
+    profile = found.with_fields(landmarks=turned)
+    for align in ("landmarks", "shape-predictor"):
+        g = Gallery("face", align=align).add("eileen", img)
+        front = g.identify(img, found)
+        assert front.identities.tolist() == ["eileen"] and abs(front["yaw"][0]) < 0.25
+        side = g.identify(img, profile)
+        assert side.identities.tolist() == ["unknown"] and side["yaw"][0] == pytest.approx(0.8, abs=1e-4)
+    anyway = Gallery("face", align="shape-predictor", max_yaw=None).add("eileen", img).identify(img, profile)
+    assert anyway.identities.tolist() == ["eileen"]
+    no_points = g.identify(img, Detections(found.xyxy, labels="face"))  # no landmarks: no yaw, never refused
+    assert np.isnan(no_points["yaw"][0]) and no_points.identities.tolist() == ["eileen"]
+    with pytest.raises(ValueError, match="`max_yaw` must be > 0 or None"):
+        Gallery("face", max_yaw=0)
+
+
+def test_gallery_detector_errors():
+    with pytest.raises(TypeError, match=r"`upsample` was an option of dlib's HOG face detector.*"
+                                        r"detector=cvtools.detect.get\('face-dlib-hog', upsample=2.0\)"):
+        Gallery("face", upsample=1)
+    with pytest.raises(TypeError, match="unexpected keyword argument.*'colour'"):
+        Gallery("face", colour=1)
+    with pytest.raises(ValueError, match="unknown detector 'nope'"):
+        Gallery("face", detector="nope")
+    with pytest.raises(TypeError, match=r"`detector` must be a name from cvtools.detect.detectors\(\).*got int"):
+        Gallery("face", detector=3)
+    with pytest.raises(ValueError, match="`detector` applies to kind='face'"):
+        Gallery("object", detector="face")
+    with pytest.raises(ValueError, match="unknown align 'eyes'"):
+        Gallery("face", align="eyes")
+
+
+@pytest.mark.extra("face")
+def test_landmarks_land_on_their_chip_positions():
+    """A face's five landmarks end up where LANDMARK_CHIP_POINTS puts them on dlib's 150 x 150 chip."""
+    import cv2
+
+    from cvtools.identify import _face
+
+    dlib = _face.face_models()[0]
+    on_chip = (0.25 + _face.LANDMARK_CHIP_POINTS) / 1.5 * 150
+    a = np.deg2rad(20)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) / 2.2  # 2.2x smaller, turned 20 degrees
+    points = (on_chip - 75) @ rot.T + [160.3, 118.6]
+    image = np.zeros((240, 320, 3), np.uint8)
+    for x, y in points:  # sub-pixel dots (4 fractional bits)
+        cv2.circle(image, (round(x * 16), round(y * 16)), 2 * 16, (255, 255, 255), -1, cv2.LINE_AA, shift=4)
+    details, marks = _face.chip_details(image, [[0, 0, 320, 240]], points[None])
+    np.testing.assert_allclose(marks[0], points, atol=1e-4)
+    chip = np.asarray(dlib.extract_image_chips(image, details)[0])[..., 0].astype(float)
+    for cx, cy in on_chip:
+        y0, x0 = int(cy) - 9, int(cx) - 9
+        win = chip[y0:y0 + 19, x0:x0 + 19]
+        ys, xs = np.mgrid[y0:y0 + 19, x0:x0 + 19]
+        centroid = np.array([(xs * win).sum(), (ys * win).sum()]) / win.sum()
+        np.testing.assert_allclose(centroid, [cx, cy], atol=1.0)
 
 
 def _warp_into(obj, background, corners):
@@ -230,6 +402,16 @@ def test_cli_identify(gallery_dir, tmp_path, faces):
     assert r.returncode == 0 and json.loads(r.stdout)["detections"][0]["position"]
     r = _cli("identify", "--gallery", gallery_dir, probe)
     assert r.returncode == 0 and "grace (0." in r.stdout
+    # another face detector: the gallery is described with it too (its own cache file)
+    r = _cli("identify", "--gallery", gallery_dir, probe, "--detector", "face-dlib-hog", "--json")
+    assert r.returncode == 0, r.stderr
+    (face,) = json.loads(r.stdout)["detections"]
+    hog = cvtools.detect.get("face-dlib-hog").detect(faces["grace"])
+    assert face["identity"] == "grace" and face["box"] == pytest.approx(hog.xyxy[0].tolist(), abs=0.01)
+    r = _cli("identify", "--gallery", gallery_dir, probe, "--detector", "nope")
+    assert r.returncode == 2 and "unknown detector 'nope'" in r.stderr
+    r = _cli("identify", "--gallery", gallery_dir, probe, "--upsample", "1")
+    assert r.returncode == 2 and "--upsample" in r.stderr
 
 
 @pytest.mark.extra("face", "viz")
@@ -240,6 +422,15 @@ def test_batch_identify_op(gallery_dir, faces):
     assert out.shape == faces["grace"].shape and not np.array_equal(out, faces["grace"])
     with pytest.raises(ValueError, match="`gallery` must name a folder"):
         get_op("identify")(faces["grace"])
+    # the face detector is a parameter, checked against the registry's face detectors when parsed
+    from cvtools.batch import Pipeline, PipelineError
+    from cvtools.batch._ops_identify import _CACHE
+
+    hog = get_op("identify")(faces["grace"], gallery=str(gallery_dir), detector="face-dlib-hog")
+    assert not np.array_equal(hog, out)  # another box drawn
+    assert {k[-1] for k in _CACHE if k[0] == "gallery"} >= {("face", "face"), ("face", "face-dlib-hog")}
+    with pytest.raises(PipelineError, match="`detector` must be one of 'face', 'face-accurate'"):
+        Pipeline.parse(f"identify:gallery={gallery_dir},detector=objects")
 
 
 @pytest.mark.extra("face")
@@ -274,14 +465,22 @@ def test_video_identifier_reuses_descriptors(faces):
     seen = []
     for k in range(4):
         shifted = np.roll(frame, k, axis=1)  # the faces drift by a pixel a frame
-        det = vid.identify(shifted, Detections(ref.xyxy + np.float32([k, 0, k, 0]), labels="face"))
+        det = vid.identify(shifted, Detections(ref.xyxy + np.float32([k, 0, k, 0]), labels="face",
+                                               landmarks=ref.landmarks + np.float32([k, 0])))
         seen.append(det["reused"].tolist())
         assert sorted(det.identities.tolist()) == sorted(ref.identities.tolist())
         np.testing.assert_allclose(np.sort(det.distances), np.sort(ref.distances), atol=0.05)
     assert seen == [[False, False], [True, True], [True, True], [False, False]]  # refreshed every 3
     vid.reset()
     assert not vid.identify(frame, Detections(ref.xyxy))["reused"].any()
-    assert len(vid.identify(frame)) >= 2  # finds the faces itself too
+    assert len(vid.identify(frame)) >= 2  # finds the faces itself too, with the gallery's detector
+    vid.reset()
+    first, again = vid.identify(frame), vid.identify(frame)
+    assert again["reused"].all() and again["aligned_by"].tolist() == ["landmarks"] * len(again)
+    np.testing.assert_allclose(again.landmarks, cvtools.detect.get("face").detect(frame).landmarks, atol=1e-4)
+    hog = VideoIdentifier(Gallery("face", detector="face-dlib-hog").add("grace", faces["grace"]))
+    boxes = hog.identify(frame).xyxy
+    np.testing.assert_allclose(boxes, cvtools.detect.get("face-dlib-hog").detect(frame).xyxy)
     with pytest.raises(ValueError, match="kind 'face'"):
         VideoIdentifier(Gallery("object"))
 
@@ -301,6 +500,11 @@ def test_read_only_gallery_caches_elsewhere(tmp_path, monkeypatch):
     assert default_cache_dir(ro) == ro / ".cvtools-cache"
 
 
+def _hog_boxes(img):
+    """dlib's HOG boxes at dlib's 2x upsampling (what face_recognition's recipe describes)."""
+    return cvtools.detect.get("face-dlib-hog", upsample=2.0).detect(img).xyxy
+
+
 @pytest.mark.extra("face", "torch")
 def test_torch_port_of_dlib_resnet_matches_dlib():
     """The face ResNet read from dlib's .dat and run by torch gives dlib's own descriptors."""
@@ -315,9 +519,9 @@ def test_torch_port_of_dlib_resnet_matches_dlib():
     assert kinds.count("conv") == kinds.count("affine") == 29 and kinds.count("add") == 14
     assert layers[0]["weight"].shape == (32, 3, 7, 7) and layers[-1]["weight"].shape == (256, 128)
 
-    dlib, _, sp, rec = _face.face_models()
+    dlib, sp, rec = _face.face_models()
     for img in (skimage.data.astronaut(), np.ascontiguousarray(np.hstack([skimage.data.astronaut()] * 2))):
-        boxes, _ = _face.detect_faces(img)
+        boxes = _hog_boxes(img)
         assert len(boxes) >= 1
         marks, ours = _face.describe_faces(img, boxes)
         ref = []
@@ -338,7 +542,7 @@ def test_descriptor_backend_can_be_forced(monkeypatch):
     import skimage.data
 
     img = skimage.data.astronaut()
-    boxes, _ = _face.detect_faces(img)
+    boxes = _hog_boxes(img)
     _, by_dlib = _face.describe_faces(img, boxes)
     monkeypatch.delenv("CVTOOLS_FACE_BACKEND")
     if _face.descriptor_backend() == "torch":
@@ -352,7 +556,7 @@ def test_jittered_descriptors_stay_close_to_the_plain_one():
     import skimage.data
 
     img = skimage.data.astronaut()
-    boxes, _ = _face.detect_faces(img)
+    boxes = _hog_boxes(img)
     _, plain = _face.describe_faces(img, boxes)
     _, jittered = _face.describe_faces(img, boxes, num_jitters=4)
     assert jittered.shape == plain.shape
@@ -368,7 +572,7 @@ def test_a_broken_torch_port_falls_back_to_dlib(monkeypatch):
     from cvtools.identify import _dlib_resnet, _face
 
     img = skimage.data.astronaut()
-    boxes, _ = _face.detect_faces(img)
+    boxes = _hog_boxes(img)
     monkeypatch.setenv("CVTOOLS_FACE_BACKEND", "dlib")
     _, expected = _face.describe_faces(img, boxes)
     monkeypatch.delenv("CVTOOLS_FACE_BACKEND")

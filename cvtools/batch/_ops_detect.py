@@ -6,21 +6,33 @@ from typing import Literal
 
 from ._registry import check_range, register
 
-#: Detectors that make sense on single images with default options (checked when a pipeline is parsed).
-DetectorName = Literal["face", "face-haar", "face-dlib-hog", "face-dlib-cnn", "eyes", "smile", "person",
-                       "upper-body", "full-body", "cat-face", "plate", "qr", "barcode", "aruco", "blob"]
+#: Registered detectors left out: ``motion`` keeps state across frames and ``template`` needs a patch.
+_EXCLUDED = ("motion", "template")
+
+
+def _detector_names() -> tuple[str, ...]:
+    """Every registered detector usable on single images with default options (the registry decides)."""
+    from ..detect import detectors
+
+    return tuple(d.name for d in detectors() if d.name not in _EXCLUDED)
+
+
+#: Checked when a pipeline is parsed; generated from ``cvtools.detect.detectors()``.
+DetectorName = Literal[_detector_names()]
 
 
 @functools.lru_cache(maxsize=8)
 def _detector(name: str, min_size):
+    """``(detector, filter_width)``: ``min_size`` goes to detectors that take it (cascades, dlib), else the
+    detections narrower than it are dropped afterwards (the CNNs find faces from ~10 px at any size)."""
     from ..detect import get
 
-    opts = {} if min_size is None or name not in _MIN_SIZE_DETECTORS else {"min_size": min_size}
-    return get(name, **opts)
-
-
-_MIN_SIZE_DETECTORS = {"face", "face-haar", "face-dlib-hog", "face-dlib-cnn", "eyes", "smile", "upper-body",
-                       "full-body", "cat-face", "plate"}
+    if min_size is None:
+        return get(name), None
+    try:
+        return get(name, min_size=min_size), None
+    except TypeError:  # the detector has no min_size option
+        return get(name), float(min_size)
 
 
 def _check(params: dict) -> dict:
@@ -36,11 +48,12 @@ def detect(image, *, detector: DetectorName = "face", min_size: float | None = N
     Parameters
     ----------
     detector : str
-        Detector name, as listed by `cvtools detect --list` (face, face-haar, qr, barcode, aruco,
-        person, eyes, ...; blob uses Otsu's threshold). The stateful ``motion`` and the
-        ``template`` detector (which needs a patch) are not available here.
+        Detector name, as listed by `cvtools detect --list` (face = YuNet, face-accurate, objects,
+        person, face-haar, face-dlib-hog, qr, barcode, aruco, ...; blob uses Otsu's threshold). The
+        stateful ``motion`` and the ``template`` detector (which needs a patch) are not available here.
     min_size : float, optional
-        Smallest object width in pixels, for face and cascade detectors (default: automatic).
+        Smallest object width in pixels: the cascade and dlib detectors look for nothing smaller (and
+        run faster); for the others, narrower detections are dropped. Default: the detector's own.
     labels : bool
         Draw captions (label, score, decoded text).
     scores : bool
@@ -48,6 +61,8 @@ def detect(image, *, detector: DetectorName = "face", min_size: float | None = N
     """
     from ..viz import draw_detections
 
-    det = _detector(detector, min_size).detect(image)
-    out = draw_detections(image, det, labels=labels, show_scores=scores)
-    return out
+    det, min_width = _detector(detector, min_size)
+    found = det.detect(image)
+    if min_width is not None and len(found):
+        found = found[(found.xyxy[:, 2] - found.xyxy[:, 0]) >= min_width]
+    return draw_detections(image, found, labels=labels, show_scores=scores)

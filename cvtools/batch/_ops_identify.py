@@ -11,13 +11,24 @@ from ._registry import PipelineError, check_range, register
 _CACHE: dict = {}
 
 
-def _cached(kind: str, path: str, build):
-    """Galleries and models are built once per process (per path and settings), not per image."""
+def _face_detector_names() -> tuple[str, ...]:
+    """The registered detectors that find faces only (registry metadata ``classes == ("face",)``)."""
+    from ..detect import detectors
+
+    return tuple(d.name for d in detectors() if d.classes == ("face",))
+
+
+#: Checked when a pipeline is parsed; generated from ``cvtools.detect.detectors()``.
+FaceDetectorName = Literal[_face_detector_names()]
+
+
+def _cached(kind: str, path: str, build, settings=()):
+    """Galleries and models are built once per process (per path and ``settings``), not per image."""
     if not path:
         raise ValueError(f"`{'gallery' if kind == 'gallery' else 'model'}` must name a "
                          f"{'folder' if kind == 'gallery' else 'model file'}; got an empty string.")
     ap = os.path.abspath(path)
-    key = (kind, ap, os.path.getmtime(ap) if os.path.exists(ap) else None)
+    key = (kind, ap, os.path.getmtime(ap) if os.path.exists(ap) else None, settings)
     if key not in _CACHE:
         if len(_CACHE) > 8:
             _CACHE.clear()
@@ -36,7 +47,6 @@ def _check_path(op: str, name: str, path: str, *, folder: bool) -> None:
 def _check_identify(params: dict) -> dict:
     _check_path("identify", "gallery", params.get("gallery", ""), folder=True)
     check_range("identify", params, "threshold", low=0, low_open=True)
-    check_range("identify", params, "upsample", low=0)
     check_range("identify", params, "min_inliers", low=4)  # a homography needs 4 point pairs
     return params
 
@@ -57,7 +67,7 @@ def _check_classify(params: dict) -> dict:
 # Not probed: a probe would build the gallery or load the model in the parent; checked in prepare.
 @register("identify", extra="face", needs=("dlib",), prepare=_check_identify, probe=False)
 def identify(image, *, gallery: str = "", kind: Literal["face", "object"] = "face", threshold: float = 0.6,
-             upsample: int = 1, min_inliers: int = 12):
+             detector: FaceDetectorName = "face", min_inliers: int = 12):
     """Draw the name of every face (or gallery object) found, from a gallery folder.
 
     Parameters
@@ -68,8 +78,9 @@ def identify(image, *, gallery: str = "", kind: Literal["face", "object"] = "fac
         face (dlib descriptors) or object (SIFT + homography).
     threshold : float
         face: largest descriptor distance that still names a face; beyond it "unknown".
-    upsample : int
-        face: times the detector upsamples the image (0 faster, 1 finds smaller faces).
+    detector : str
+        face: the face detector of the gallery photos and the images (face = YuNet, faces from ~10 px;
+        face-accurate, face-dlib-hog, face-haar, ...).
     min_inliers : int
         object: fewest RANSAC inliers for a match.
 
@@ -81,9 +92,9 @@ def identify(image, *, gallery: str = "", kind: Literal["face", "object"] = "fac
     from ..identify import Gallery
     from ..viz import draw_detections
 
-    opts = {"threshold": threshold, "upsample": upsample} if kind == "face" else {"min_inliers": min_inliers}
-    g = _cached("gallery", gallery, lambda p: Gallery.from_folder(p, kind, **opts))
-    g.threshold, g.upsample, g.min_inliers = float(threshold), int(upsample), int(min_inliers)
+    opts = {"threshold": threshold, "detector": detector} if kind == "face" else {"min_inliers": min_inliers}
+    g = _cached("gallery", gallery, lambda p: Gallery.from_folder(p, kind, **opts), settings=(kind, detector))
+    g.threshold, g.min_inliers = float(threshold), int(min_inliers)
     return draw_detections(image, g.identify(image), show_scores=False)
 
 

@@ -37,18 +37,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _options(pairs) -> dict:
-    from cvtools.batch import parse_value
-
-    out = {}
-    for item in pairs:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--option must be KEY=VALUE; got {item!r}.")
-        out[key.strip().replace("-", "_")] = parse_value(value)
-    return out
-
-
 def _collect(inputs):
     """(path, relative path for --annotate) for every image; raises FileNotFoundError for a missing input."""
     from cvtools.io import IMAGE_EXTENSIONS, iter_images
@@ -96,11 +84,19 @@ def _setup():
     if cfg.get("gallery"):
         from cvtools.identify import Gallery
 
-        _STATE["gallery"] = Gallery.from_folder(cfg["gallery"], kind="face")
+        _STATE["gallery"] = Gallery.from_folder(cfg["gallery"], kind="face",
+                                                detector=_gallery_detector(cfg["detector"], _STATE["detector"]))
     if cfg.get("classifier"):
         from cvtools import recognize
 
         _STATE["classifier"] = recognize.load(cfg["classifier"])
+
+
+def _gallery_detector(name, detector):
+    """What finds the gallery's faces: the detector in use when it is a face detector, else ``face``."""
+    from cvtools.detect import detectors
+
+    return detector if name in {d.name for d in detectors() if d.classes == ("face",)} else "face"
 
 
 def _records(det) -> list[dict]:
@@ -108,7 +104,7 @@ def _records(det) -> list[dict]:
 
     recs = det.to_records()
     for key, values in det.data.items():
-        if key in ("ignore", "subdetector") or getattr(values, "ndim", 1) != 1:
+        if key in ("ignore", "subdetector", "aligned_by") or getattr(values, "ndim", 1) != 1:
             continue
         for rec, v in zip(recs, values):
             if isinstance(v, np.generic):
@@ -182,16 +178,17 @@ def run(args) -> int:
     if not args.inputs:
         print("cvtools detect: error: give at least one INPUT file or folder (or --list).", file=sys.stderr)
         return 2
+    from cvtools.batch import parse_options
     from cvtools.detect import get
 
-    options = _options(args.option)
+    options = parse_options(args.option)
     if args.detector == "template" and isinstance(options.get("template"), str):
         from cvtools.io import read
 
         probe = dict(options, template=read(options["template"]))
     else:
         probe = options
-    get(args.detector, **probe)  # unknown names / bad options: usage error (exit 2) before any work
+    detector = get(args.detector, **probe)  # unknown names / bad options: usage error (exit 2) before any work
     if args.gallery:
         if not Path(args.gallery).is_dir():
             raise FileNotFoundError(f"--gallery {args.gallery!r} is not a folder.")
@@ -199,7 +196,7 @@ def run(args) -> int:
 
         # Built once here: validates the folder (usage error before any work) and fills its
         # descriptor cache, which the workers then only read.
-        Gallery.from_folder(args.gallery, kind="face")
+        Gallery.from_folder(args.gallery, kind="face", detector=_gallery_detector(args.detector, detector))
     if args.classifier:
         if not Path(args.classifier).is_file():
             raise FileNotFoundError(f"--classifier {args.classifier!r} does not exist.")

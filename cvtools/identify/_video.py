@@ -24,8 +24,9 @@ class VideoIdentifier:
 
     A face whose box overlaps (IoU >= ``iou``) a face of the previous frame keeps that face's
     descriptor for up to ``refresh`` frames; new faces, faces that moved, and stale ones are
-    described again. Landmarks are recomputed every frame (cheap). With ``refresh=1`` every face is
-    described on every frame, exactly like :meth:`Gallery.identify`.
+    described again. Landmarks are kept exact on every frame (the detector's own, or dlib's shape predictor
+    on the box: cheap). With ``refresh=1`` every face is described on every frame, exactly like
+    :meth:`Gallery.identify`. Faces are found by the gallery's ``detector`` unless detections are given.
 
     Parameters
     ----------
@@ -62,15 +63,14 @@ class VideoIdentifier:
 
     def identify(self, image, detections=None):
         """Like :meth:`Gallery.identify` for faces; ``data["reused"]`` says which descriptors were reused."""
-        from ..detect import Detections
-        from ._face import as_rgb8, describe_faces, detect_faces, face_models
+        from ._face import as_rgb8, describe_faces, shape_points
 
         image = check_image(image)
         rgb = as_rgb8(image)
         if detections is None:
-            boxes, scores = detect_faces(rgb, upsample=self.gallery.upsample)
-            detections = Detections(boxes, scores=scores, labels="face")
+            detections = self.gallery.detector.detect(image)
         boxes = detections.xyxy
+        points = self.gallery._alignment_points(detections)
         n = len(boxes)
         desc = np.zeros((n, 128), np.float32)
         age = np.zeros(n, np.int64)
@@ -85,15 +85,12 @@ class VideoIdentifier:
         marks = np.zeros((n, 5, 2), np.float32)
         todo = np.flatnonzero(~reused)
         if len(todo):
-            m, d = describe_faces(rgb, boxes[todo])
+            m, d = describe_faces(rgb, boxes[todo], landmarks=points[todo])
             marks[todo], desc[todo] = m, d
-        if reused.any():  # landmarks are cheap: keep them exact on every frame
-            dlib, _, sp, _ = face_models()
-            for i in np.flatnonzero(reused):
-                x1, y1, x2, y2 = (int(round(v)) for v in boxes[i])
-                shape = sp(rgb, dlib.rectangle(x1, y1, x2 - 1, y2 - 1))
-                marks[i] = [(shape.part(k).x, shape.part(k).y) for k in range(5)]
+        given = np.isfinite(points).all(axis=(1, 2))
+        marks[reused & given] = points[reused & given]
+        predict = np.flatnonzero(reused & ~given)
+        if len(predict):  # the shape predictor is cheap: keep dlib's points exact on every frame
+            marks[predict] = shape_points(rgb, boxes[predict])
         self._boxes, self._desc, self._age = boxes.copy(), desc, age
-        idents, dists = self.gallery.match(desc)
-        return detections.with_fields(landmarks=marks, identities=idents, distances=dists,
-                                      data={"reused": reused})
+        return self.gallery._named(detections, marks, desc, points, data={"reused": reused})
