@@ -583,31 +583,73 @@ def test_tracker_does_not_count_a_miss_for_a_box_the_run_could_not_see():
     assert [t.track_id for t in tracker.tracks] == [2] and tracker.tracks[0].misses == 1
 
 
-def test_face_detection_sweeps_for_small_faces_every_kth_run(monkeypatch):
+def test_demo_runs_yunet_by_default_at_the_frames_own_size(monkeypatch):
+    """The default detector is YuNet (`face`), built without size options: it finds faces from ~10 px as is."""
     import cvtools.detect
 
-    real_get, runs = cvtools.detect.get, []
+    real_get, built, sizes = cvtools.detect.get, [], []
 
     def recording_get(name, **options):
         det = real_get(name, **options)
+        built.append((name, options, type(det).__name__))
 
         class Recorder:
             def detect(self, image):
-                runs.append(options.get("min_size"))
+                sizes.append(image.shape)
                 return det.detect(image)
 
         return Recorder()
 
     monkeypatch.setattr(cvtools.detect, "get", recording_get)
-    summary = run_demo(find_sample_video(), detector="face", view="none", every=1, min_face=30, sweep=3,
-                       max_frames=7)
-    assert runs == [30, 60, 60, 30, 60, 60, 30]
-    assert summary.detections.get("face", 0) >= 7  # the sample's two portraits are big: every run sees them
-    runs.clear()
-    run_demo(find_sample_video(), detector="face", view="none", every=2, min_face=30, sweep=1, max_frames=4)
-    assert runs == [30, 30]
-    with pytest.raises(ValueError, match="sweep"):
-        run_demo(find_sample_video(), detector="face", sweep=0)
+    summary = run_demo(find_sample_video(), view="none", every=1, max_frames=4)
+    assert built == [("face", {}, "YuNetFaceDetector")]
+    assert sizes == [(360, 480, 3)] * 4 and summary.detector == "face"
+    assert summary.detections.get("face", 0) >= 7  # the sample's two portraits, on (almost) every run
+    with pytest.raises(TypeError, match="sweep"):
+        run_demo(find_sample_video(), sweep=4)
+    with pytest.raises(TypeError, match="min_face"):
+        run_demo(find_sample_video(), min_face=24)
+
+
+def test_face_and_cycle_detectors_come_from_the_registry():
+    from cvtools.demo import cycle_detectors, face_detectors
+    from cvtools.detect import detectors
+
+    info = {d.name: d for d in detectors()}
+    assert set(face_detectors()) == {n for n, d in info.items() if d.classes == ("face",)}
+    assert {"face", "face-accurate", "face-haar", "face-dlib-hog"} <= set(face_detectors())
+    assert "objects" not in face_detectors() and "eyes" not in face_detectors()
+    cycle = cycle_detectors()
+    assert cycle[0] == "face" and {"objects", "face-haar", "qr"} <= set(cycle)
+    assert all(info[n].speed == "real time" and info[n].available for n in cycle)
+    assert not {"face-accurate", "face-dlib-cnn", "template"} & set(cycle)  # not real time
+
+
+def test_only_faces_are_named_and_a_gallery_folder_uses_the_demos_face_detector(monkeypatch, tmp_path):
+    class FaceAndEye(BoxDetector):
+        def detect(self, image):
+            self.calls += 1
+            return Detections([[4, 8, 24, 30], [40, 8, 50, 14]], labels=["face", "eye"])
+
+    class LabelGallery(NameGallery):
+        def identify(self, image, detections):
+            self.labels = getattr(self, "labels", []) + list(detections.labels)
+            return super().identify(image, detections)
+
+    gallery = LabelGallery()
+    summary = run_demo(FakeCamera(n=6, fps=500.0), detector=FaceAndEye(), gallery=gallery, view="none", every=1,
+                       realtime=False)
+    assert set(gallery.labels) == {"face"} and summary.identities == {"left": 1}
+    # a gallery folder is described with the face detector the demo runs (one face pipeline)
+    import cvtools.demo._run as run_mod
+
+    seen = {}
+    monkeypatch.setattr(run_mod, "load_gallery", lambda path, **options: seen.update(options) or NameGallery())
+    run_demo(FakeCamera(n=1), detector="face-haar", gallery=tmp_path, view="none")
+    assert seen["detector"].name == "face-haar"
+    seen.clear()
+    run_demo(FakeCamera(n=1), detector="qr", gallery=tmp_path, view="none")
+    assert "detector" not in seen  # not a face detector: the gallery keeps its default (face)
 
 
 def test_web_view_answers_only_requests_addressed_to_this_machine():

@@ -273,3 +273,13 @@ def test_gallery_names_both_faces_of_the_clip(clip, tmp_path):
     assert summary["named_share"] == 1.0 and summary["identity_boxes"]["eileen-collins"] == 40
     # The flat folder is read in place: nothing is moved, at most the hidden embedding cache is added.
     assert {p.name for p in gallery.iterdir()} <= {"eileen-collins.png", "grace-hopper.jpg", ".cvtools-cache"}
+
+
+def test_small_face_options_are_gone_with_the_hog_detector():
+    """--min-face/--sweep resized frames for dlib's HOG window; YuNet finds ~10 px faces at the frame's size."""
+    for option in ("--min-face", "--sweep"):
+        res = cvtools_demo("--source", "99", "--view", "none", option, "4", timeout=60)
+        assert res.returncode == 2 and f"unrecognized arguments: {option} 4" in res.stderr
+    res = subprocess.run([sys.executable, "-m", "cvtools", "demo", "--help"], capture_output=True, text=True,
+                         timeout=60, cwd=REPO, env=_env())
+    assert res.returncode == 0 and "YuNet" in res.stdout and "--min-face" not in res.stdout

@@ -6,7 +6,7 @@ import sys
 
 
 def register(sub) -> None:
-    from cvtools.demo._run import DEFAULT_EVERY, DEFAULT_MIN_FACE, DEFAULT_SWEEP, VIEWS
+    from cvtools.demo._run import DEFAULT_EVERY, VIEWS
 
     p = sub.add_parser(
         "demo", help="live face detection, tracking and naming on a webcam, a video or the bundled sample",
@@ -20,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("--source", default=None, metavar="0|PATH|GLOB",
                    help="camera index, video file, image folder or glob (default: camera 0, else the sample)")
     p.add_argument("--detector", default="face", metavar="NAME",
-                   help="detector name from `cvtools.detect.detectors()` (default: face)")
+                   help="detector name from `cvtools detect --list` (default: face, YuNet: faces from ~10 px)")
     p.add_argument("--gallery", default=None, metavar="DIR",
                    help="name faces: DIR/<name>/*.jpg or a flat folder of <name>.png images")
     p.add_argument("--threshold", type=float, default=None, metavar="D",
@@ -40,13 +40,6 @@ def register(sub) -> None:
                    help=f"run the detector every N frames, tracking in between (default {DEFAULT_EVERY})")
     p.add_argument("--scale", type=float, default=1.0, metavar="S",
                    help="downscale frames by S (0 < S <= 1) for detection; boxes are mapped back")
-    p.add_argument("--min-face", type=float, default=DEFAULT_MIN_FACE, metavar="PX",
-                   help=f"face detectors: smallest face width to look for, in pixels (default "
-                        f"{DEFAULT_MIN_FACE:g}; smaller finds distant faces but costs more)")
-    p.add_argument("--sweep", type=int, default=DEFAULT_SWEEP, metavar="K",
-                   help=f"face detectors: look for faces down to --min-face on every K-th detector run and "
-                        f"for faces twice that size on the runs between (default {DEFAULT_SWEEP}; 1: always "
-                        f"the smallest)")
     p.add_argument("--port", type=int, default=0, metavar="P",
                    help="port of the browser view on 127.0.0.1 (default: a free one)")
     p.add_argument("--loop", action="store_true", help="restart a video file at its end")
@@ -118,7 +111,7 @@ def run(args) -> int:
         summary = run_demo(args.source, detector=args.detector, gallery=args.gallery,
                            classifier=args.classifier, style=args.style, view=args.view, output=args.output,
                            max_frames=args.max_frames, every=args.every, scale=args.scale,
-                           min_face=args.min_face, sweep=args.sweep, threshold=args.threshold, port=args.port,
+                           threshold=args.threshold, port=args.port,
                            loop=True if args.loop else None, realtime=args.realtime, log=_log,
                            on_start=on_start, on_frame=on_frame if tracks_file else None, stop=stop)
     except VideoOpenError as exc:

@@ -12,15 +12,15 @@ See ``docs/demo.md``.
 from ._capture import FrameGrabber
 from ._overlay import draw_overlay, label_text, track_color
 from ._run import (
-    DEFAULT_EVERY, DEFAULT_MIN_FACE, DEFAULT_SWEEP, VIEWS, DemoSummary, gui_backend, load_gallery, resolve_view, run_demo,
-    window_available,
+    DEFAULT_EVERY, VIEWS, DemoSummary, cycle_detectors, face_detectors, gui_backend, load_gallery, resolve_view,
+    run_demo, window_available,
 )
 from ._sample import find_sample_video, make_sample_video, sample_frames
 from ._server import MJPEGServer
 from ._tracker import IoUTracker, Track, box_iou
 
 __all__ = [
-    "run_demo", "DemoSummary", "DEFAULT_EVERY", "DEFAULT_MIN_FACE", "DEFAULT_SWEEP", "VIEWS", "FrameGrabber", "IoUTracker",
+    "run_demo", "DemoSummary", "DEFAULT_EVERY", "VIEWS", "FrameGrabber", "IoUTracker", "face_detectors", "cycle_detectors",
     "Track", "box_iou",
     "draw_overlay", "label_text", "track_color", "MJPEGServer", "find_sample_video", "make_sample_video",
     "sample_frames", "gui_backend", "window_available", "resolve_view", "load_gallery",

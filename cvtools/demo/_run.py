@@ -21,22 +21,13 @@ VIEWS = ("auto", "window", "browser", "none")
 #: Detector runs every this many frames by default: reaches >= 20 FPS end to end with face detection
 #: and a gallery on 640x360 video on a 2-core machine (see docs/demo.md).
 DEFAULT_EVERY = 3
-#: Smallest face (px, full-resolution frame) the face detectors look for by default in the demo. dlib's
-#: HOG window is ~72 px, so a 24 px face needs a 3x resize: 2.8x the cost of looking for 40 px faces.
-DEFAULT_MIN_FACE = 24.0
-#: Face detectors look for the smallest faces (down to ``min_face``) on every this-many-th detector run
-#: only; the runs between look for faces of ``2 * min_face`` and more (a quarter of the pixels) while
-#: the tracker keeps the small faces' boxes. Faces come and go in seconds, not in frames, so a sweep
-#: every 4 runs (12 frames at the default ``every``) finds them as surely at a fraction of the cost.
-DEFAULT_SWEEP = 4
 #: Gallery photos are enrolled as the mean descriptor of this many jittered crops (dlib's recommendation
 #: for reference faces: a steadier centre for each person; galleries are cached, so it is paid once).
 DEFAULT_GALLERY_JITTERS = 10
 #: Longest side the style network sees in --style (speed over detail for live video).
 STYLE_SIZE = 320
-FACE_DETECTORS = ("face", "face-dlib-hog", "face-dlib-cnn", "face-haar")
-#: Detectors the `d` key cycles through (those available here), starting from the one given.
-CYCLE = ("face", "face-haar", "eyes", "smile", "upper-body", "person", "cat-face", "qr", "aruco", "motion")
+#: Speed class (``cvtools.detect.detectors()`` metadata) of the detectors the `d` key cycles through.
+CYCLE_SPEED = "real time"
 WINDOW_TITLE = "cvtools demo (q quit, space pause, s snapshot, d next detector)"
 #: Snapshots written per run at most (each a full-size PNG), so that no key or page can fill the disk.
 MAX_SNAPSHOTS = 100
@@ -105,6 +96,26 @@ class DemoSummary:
             lines.append(f"snapshots: {', '.join(self.snapshots)}")
         lines.append(f"stopped by: {self.stopped_by}")
         return "\n".join(lines)
+
+
+def face_detectors() -> tuple[str, ...]:
+    """The registered detectors that find faces only (``classes == ("face",)`` in the registry metadata)."""
+    from .. import detect
+
+    return tuple(d.name for d in detect.detectors() if d.classes == ("face",))
+
+
+def cycle_detectors() -> tuple[str, ...]:
+    """The detectors the `d` key cycles through: those available here whose speed class is real time.
+
+    Examples
+    --------
+    >>> "face" in cycle_detectors() and "face-dlib-cnn" not in cycle_detectors()
+    True
+    """
+    from .. import detect
+
+    return tuple(d.name for d in detect.detectors() if d.available and d.speed == CYCLE_SPEED)
 
 
 def gui_backend() -> str | None:
@@ -251,9 +262,7 @@ def _clip_box(box, w, h):
 
 def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=None, style=None,
              view: str = "none", output=None, max_frames: int | None = None, every: int = DEFAULT_EVERY,
-             scale: float = 1.0, min_face: float | None = DEFAULT_MIN_FACE, sweep: int = DEFAULT_SWEEP,
-             port: int = 0,
-             loop: bool | None = None, realtime: bool | None = None, reidentify: int = 30,
+             scale: float = 1.0, port: int = 0, loop: bool | None = None, realtime: bool | None = None, reidentify: int = 30,
              threshold: float | None = None, snapshot_dir=".", log=None, on_frame=None, on_start=None,
              stop=None) -> DemoSummary:
     """Run the live demo: detect, track, identify and draw on a camera, a video file or the sample.
@@ -271,10 +280,14 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
         interface. None tries camera 0 and falls back to the bundled sample video (see
         :func:`find_sample_video`), saying so through ``log``.
     detector : str
-        A name from ``cvtools.detect.detectors()``, or a detector object with ``detect(image)``.
+        A name from ``cvtools.detect.detectors()``, or a detector object with ``detect(image)``. The
+        default ``face`` is YuNet: faces from about 10 px at the frame's own size, so small faces need
+        no resizing or sweeps.
     gallery : path or object, optional
         Face gallery folder (``root/<name>/*`` or flat ``<name>.png`` files), or an object with
-        ``identify(image, detections)``.
+        ``identify(image, detections)``; it is asked about the detections labelled ``"face"``. A
+        folder's gallery describes faces found by the same detector (``detector`` when it is a face
+        detector's name, else ``face``).
     classifier : path or object, optional
         A model for ``cvtools.recognize.load``; each new track's crop is classified once.
     style : int, path or None
@@ -290,13 +303,6 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
         Run the detector on every N-th frame.
     scale : float
         Downscale factor (0 < scale <= 1) for detection.
-    min_face : float or None
-        For the face detectors: the smallest face width to look for, in full-resolution pixels (the
-        cost grows as ``1 / min_face**2``). None keeps the detector's own default.
-    sweep : int
-        For the face detectors with ``min_face``: look for faces down to ``min_face`` on every
-        ``sweep``-th detector run, and for faces of ``2 * min_face`` and more on the runs between
-        (the tracker keeps the small faces meanwhile). 1 looks for the smallest faces on every run.
     loop : bool, optional
         Restart a file at its end (default: only for the sample in the window or browser view).
     realtime : bool, optional
@@ -354,24 +360,15 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
     stop = stop or threading.Event()
 
     # Everything that can fail on bad arguments is built before the camera opens.
-    det_coarse, coarse_face = None, None  # the detector of the runs between small-face sweeps
     if isinstance(detector, str):
-        options = {}
-        if detector in FACE_DETECTORS and min_face is not None:
-            if not float(min_face) > 0:
-                raise ValueError(f"`min_face` must be > 0 pixels; got {min_face!r}.")
-            options["min_size"] = float(min_face) * scale
-        det_name, det = detector, detect_mod.get(detector, **options)
-        if "min_size" in options and sweep > 1:
-            coarse_face = 2 * float(min_face)
-            det_coarse = detect_mod.get(detector, **dict(options, min_size=coarse_face * scale))
+        det_name, det = detector, detect_mod.get(detector)
     else:
         det_name, det = getattr(detector, "name", type(detector).__name__), detector
     if threshold is not None and not float(threshold) > 0:
         raise ValueError(f"`threshold` must be > 0; got {threshold!r}.")
-    if isinstance(sweep, bool) or not isinstance(sweep, int) or sweep < 1:
-        raise ValueError(f"`sweep` must be an int >= 1; got {sweep!r}.")
     gal_options = {} if threshold is None else {"threshold": float(threshold)}
+    if isinstance(detector, str) and detector in face_detectors():
+        gal_options["detector"] = det  # one face pipeline: the gallery's faces come from the same detector
     gal = load_gallery(gallery, **gal_options) if isinstance(gallery, (str, os.PathLike)) else gallery
     clf = None
     if classifier is not None:
@@ -456,7 +453,6 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
                 elif k == "d":
                     new_name, det = _next_detector(det_name, cycle, detect_mod, log)
                     if new_name != det_name:
-                        det_coarse = None
                         det_name = new_name
                         summary.detector += f" -> {det_name}"
                         tracker.reset()
@@ -482,8 +478,7 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
                     small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),
                                        interpolation=cv2.INTER_AREA)
                 t0 = time.perf_counter()
-                sweep_run = det_coarse is None or summary.detector_runs % sweep == 0
-                dets = (det if sweep_run else det_coarse).detect(small)
+                dets = det.detect(small)
                 if scale != 1.0 and len(dets):
                     dets = dets.scale(w / small.shape[1], h / small.shape[0])
                 ms = 1000 * (time.perf_counter() - t0)
@@ -491,16 +486,15 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
                 det_total_ms += ms
                 summary.detector_runs += 1
                 detections_count.update(str(v) for v in dets.labels)
-                tracks = tracker.update(dets.xyxy, dets.labels, index, scores=dets.scores,
-                                        unseen_below=None if sweep_run else 0.9 * coarse_face,
-                                        drop_below=0.9 * coarse_face if sweep_run and det_coarse is not None else None)
+                tracks = tracker.update(dets.xyxy, dets.labels, index, scores=dets.scores)
                 fresh = {t.track_id for t in tracks}
                 for t in tracks:
                     track_labels.setdefault(t.track_id, t.label)
                 if gal is not None and len(dets):
+                    # Only faces are named: after `d`, eyes, codes or people must not be asked about.
                     ask = [i for i, t in enumerate(tracks)
-                           if t.identity is None or t.identity == UNKNOWN
-                           or index - t.identified_at >= reidentify]
+                           if str(dets.labels[i]) == "face" and (t.identity is None or t.identity == UNKNOWN
+                                                                 or index - t.identified_at >= reidentify)]
                     if ask:
                         t0 = time.perf_counter()
                         named = gal.identify(frame, dets[np.asarray(ask, np.intp)])
@@ -615,9 +609,9 @@ def _show(annotated) -> bool:
 
 
 def _next_detector(current, cycle, detect_mod, log):
-    """The next available detector after ``current`` in :data:`CYCLE` (the `d` key)."""
+    """The next detector after ``current`` in :func:`cycle_detectors` (the `d` key)."""
     available = [d.name for d in detect_mod.detectors() if d.available]
-    order = [n for n in dict.fromkeys([cycle[0], *CYCLE]) if n in available]
+    order = [n for n in dict.fromkeys([cycle[0], *cycle_detectors()]) if n in available]
     if current not in order:
         order.insert(0, current)
     start = order.index(current)
