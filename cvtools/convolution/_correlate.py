@@ -18,6 +18,7 @@ engines below compute exactly that, faster:
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import cv2
@@ -391,11 +392,19 @@ def _stride_engine(shape, kshape, stride, dilation, pads, plan, method, rank1: b
     return best if costs[best] < _MARGIN * costs["subsample"] else "subsample"
 
 
+@functools.lru_cache(maxsize=64)
 def _index_map(n, before, after, border):
-    """Source index of each position of a padded axis (numpy.pad's exact rule; -1: zero)."""
+    """Source index of each position of a padded axis (numpy.pad's exact rule; -1: zero).
+
+    Cached (read-only): a video or a batch asks for the same few maps on every frame, and
+    numpy.pad costs tens of microseconds.
+    """
     if border == "constant":
-        return np.pad(np.arange(n), (before, after), constant_values=-1)
-    return np.pad(np.arange(n), (before, after), mode=border)
+        out = np.pad(np.arange(n), (before, after), constant_values=-1)
+    else:
+        out = np.pad(np.arange(n), (before, after), mode=border)
+    out.setflags(write=False)
+    return out
 
 
 def _block_rows(kshape, dilation) -> bool:
