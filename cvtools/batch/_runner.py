@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .._shared import CvtoolsError, check_choice
+from .._shared import CvtoolsError, check_choice, sha256_file
 from ._manifest import Manifest
 from ._pipeline import Pipeline, derive_seed
 from ._registry import current_source
@@ -479,11 +479,7 @@ def _fingerprint(path: Path, mode: str) -> str:
     st = os.stat(path)
     if mode == "stat":
         return f"stat:{st.st_size}:{st.st_mtime_ns}"
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return f"sha256:{h.hexdigest()}"
+    return f"sha256:{sha256_file(path)}"
 
 
 def _output_names(rel: str, fmt: str | None, copies: int, suffix: bool) -> list[str]:

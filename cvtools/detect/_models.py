@@ -6,11 +6,10 @@ Nothing is ever downloaded; provenance and licences are in ``models/LICENSES.md`
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 
-from .._shared import CvtoolsError
+from .._shared import CvtoolsError, sha256_file
 
 __all__ = ["MODELS", "ModelIntegrityError", "model_path"]
 
@@ -28,14 +27,6 @@ _LOCK = threading.Lock()
 
 class ModelIntegrityError(CvtoolsError, OSError):
     """A model file is missing, unreadable or not the expected file (its sha256 differs)."""
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def model_path(name: str, *, directory: str | None = None) -> str:
@@ -71,7 +62,7 @@ def model_path(name: str, *, directory: str | None = None) -> str:
     with _LOCK:
         if _VERIFIED.get(key) == MODELS[name]:
             return path
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if digest != MODELS[name]:
         raise ModelIntegrityError(f"model file {path} is corrupt or not the expected file: sha256 {digest}, "
                              f"expected {MODELS[name]}. Reinstall cvtools to restore it.")

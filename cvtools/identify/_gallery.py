@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._shared import CvtoolsWarning, check_choice, check_image
+from .._shared import CvtoolsWarning, check_choice, check_image, sha256_file
 
 KINDS = ("face", "object")
 #: Default face threshold: dlib's descriptors put two photos of one person within 0.6 of each other
@@ -21,14 +21,6 @@ FACE_THRESHOLD = 0.6
 MIN_INLIERS = 12
 CACHE_VERSION = 2
 _NO_FACE = ("skip", "whole", "error")
-
-
-def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def default_cache_dir(root) -> Path:
@@ -337,7 +329,7 @@ class Gallery:
         show = sys.stderr.isatty() if progress is None else bool(progress)
         for path, name in tqdm(list(zip(paths, labels)), desc=f"{kind} gallery", disable=not show,
                                file=sys.stderr):
-            digest = _file_hash(path)
+            digest = sha256_file(path)
             entry = old.get(digest)
             if entry is None:
                 image = read(path)
