@@ -326,6 +326,26 @@ def test_cli_remove_and_usage_errors(files, shared_data):
     assert np.abs(out[m].astype(int) - src[m]).mean() > 2 * np.abs(out[~m].astype(int) - src[~m]).mean()
 
 
+def test_cli_remove_face_is_the_cnn_detector(tmp_path):
+    """`--remove face` is YuNet: a 17 px face, too small for the Haar cascade (and dlib's HOG), is removed."""
+    import cv2
+    from skimage import data
+
+    small = cv2.resize(data.astronaut(), (102, 102), interpolation=cv2.INTER_AREA)
+    cvtools.write(tmp_path / "small.png", small)
+    r = _cli(tmp_path / "small.png", "--remove", "face-haar", "-o", tmp_path / "haar.png", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["boxes"] == 0
+    r = _cli(tmp_path / "small.png", "--remove", "face", "-o", tmp_path / "anon.png", "--save-mask",
+             tmp_path / "m.png", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["boxes"] == 1
+    m = cvtools.read(tmp_path / "m.png") > 0
+    ys, xs = np.nonzero(m)
+    # the face (eyes to chin, about x 37-53, y 15-35 at this size) is inside the mask, the rest is not
+    assert xs.min() <= 37 and xs.max() >= 53 and ys.min() <= 15 and ys.max() >= 35 and m.mean() < 0.1
+
+
 def test_batch_op_with_mask_folder(tmp_path):
     from cvtools.batch import Pipeline, run
 
@@ -354,6 +374,25 @@ def test_batch_op_with_mask_folder(tmp_path):
     assert (out[imgs["a"][1]][:, 1] > 50).all()
     with pytest.raises(ValueError, match="mask_dir"):
         Pipeline.parse(f"inpaint:mask_dir={tmp_path / 'masks'}")(imgs["a"][0])
+
+
+def test_batch_op_removes_what_a_detector_finds():
+    import cv2
+    from skimage import data
+
+    from cvtools.batch import Pipeline, PipelineError
+
+    small = cv2.resize(data.astronaut(), (102, 102), interpolation=cv2.INTER_AREA)
+    out = Pipeline.parse("inpaint:remove=face,method=telea")(small)
+    (box,) = cvtools.detect.get("face").detect(small).xyxy  # YuNet finds the 17 px face
+    inside = cvtools.generative.mask_from_boxes(small.shape, [box], padding=0.15)
+    changed = np.abs(out.astype(int) - small).max(axis=2) > 0
+    assert changed[inside].mean() > 0.5 and not changed[~inside].any()
+    assert np.array_equal(Pipeline.parse("inpaint:remove=face-haar")(small), small)  # Haar sees no face here
+    with pytest.raises(PipelineError, match="unknown `remove` detector 'nope'; valid: face"):
+        Pipeline.parse("inpaint:remove=nope")
+    with pytest.raises(PipelineError, match="give one of `mask_dir`, `mask` or `remove`"):
+        Pipeline.parse(f"inpaint:remove=face,mask={__file__}")
 
 
 @pytest.mark.parametrize("shape", [(5, 5, 3), (3, 40)])

@@ -3,7 +3,9 @@
 The mask of each input is found by file name in ``mask_dir``: for ``photos/cat.jpg`` the op tries
 ``<mask_dir>/cat.<ext>`` and the same stem with a ``_mask``/``-mask``/``.mask`` suffix (``cat_mask.png``),
 for any image extension; when the runner also publishes the input's path relative to the input root
-(``a/cat.jpg``), ``<mask_dir>/a/cat.<ext>`` is tried first. Non-zero mask pixels are filled.
+(``a/cat.jpg``), ``<mask_dir>/a/cat.<ext>`` is tried first. Non-zero mask pixels are filled. Instead of
+masks, ``remove=<detector>`` fills what a ``cvtools.detect`` detector finds (``remove=face``: every face,
+YuNet), as ``cvtools inpaint --remove``.
 
 Which input is being processed is per-file context the op cannot see in its arguments, so the runner
 publishes it through :data:`current_source` (a :class:`contextvars.ContextVar` holding the input path
@@ -11,6 +13,7 @@ and, optionally, its path relative to the input root), defined in the registry. 
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Literal
@@ -62,12 +65,27 @@ def _read_mask(path: Path):
     return _MASK_CACHE[key]
 
 
+@functools.lru_cache(maxsize=4)
+def _detector(name: str):
+    from ..detect import get
+
+    return get(name)
+
+
 def _check(params: dict) -> dict:
-    mask_dir, mask = params.get("mask_dir", ""), params.get("mask", "")
-    if mask_dir and mask:
-        raise PipelineError("inpaint: give `mask_dir` or `mask`, not both.")
-    if not mask_dir and not mask:
-        raise PipelineError("inpaint: needs `mask_dir` (a folder of masks) or `mask` (one file).")
+    mask_dir, mask, remove = params.get("mask_dir", ""), params.get("mask", ""), params.get("remove", "")
+    if sum(map(bool, (mask_dir, mask, remove))) > 1:
+        raise PipelineError("inpaint: give one of `mask_dir`, `mask` or `remove`.")
+    if not mask_dir and not mask and not remove:
+        raise PipelineError("inpaint: needs `mask_dir` (a folder of masks), `mask` (one file) or `remove` "
+                            "(a detector, e.g. face).")
+    if remove:
+        from ..detect import detectors
+
+        names = [d.name for d in detectors()]
+        if remove not in names:
+            raise PipelineError(f"inpaint: unknown `remove` detector {remove!r}; valid: {', '.join(names)}.")
+    check_range("inpaint", params, "padding", low=0)
     if mask_dir and not os.path.isdir(mask_dir):
         raise PipelineError(f"inpaint: `mask_dir` {mask_dir!r} is not a folder.")
     if mask and not os.path.isfile(mask):
@@ -79,7 +97,7 @@ def _check(params: dict) -> dict:
 
 # Not probed: the mask is found per input file; checked in prepare.
 @register("inpaint", prepare=_check, probe=False)
-def inpaint_op(image, *, mask_dir: str = "", mask: str = "",
+def inpaint_op(image, *, mask_dir: str = "", mask: str = "", remove: str = "", padding: float = 0.15,
                method: Literal["auto", "telea", "ns", "biharmonic", "fsr", "exemplar", "dip"] = "auto",
                dilate: int = 0, threshold: int = 0, seed: int = 0):
     """Fill the masked pixels of each image (cvtools.generative.inpaint).
@@ -91,6 +109,13 @@ def inpaint_op(image, *, mask_dir: str = "", mask: str = "",
         image extension); non-zero pixels are filled.
     mask : str
         One mask file used for every image (when mask_dir is not given).
+    remove : str
+        Instead of masks: fill the boxes a cvtools.detect detector finds in each image (face = YuNet,
+        every face; face-accurate, objects, person, qr, ...), as `cvtools inpaint --remove`.
+    padding : float
+        With remove: grow each box by this fraction of its size (< 1) or pixels (>= 1); default 0.15
+        (with face: 99.8% of dlib's 68 landmarks of dlib's PASCAL faces inside, all of them on 95% of
+        the faces).
     method : str
         auto (= fsr), telea, ns, biharmonic, fsr, exemplar or dip.
     dilate : int
@@ -103,8 +128,16 @@ def inpaint_op(image, *, mask_dir: str = "", mask: str = "",
     from ..generative import dilate_mask, inpaint
     from ..generative._masks import as_mask
 
-    if mask_dir and mask:
-        raise ValueError("give `mask_dir` or `mask`, not both.")
+    if sum(map(bool, (mask_dir, mask, remove))) > 1:
+        raise ValueError("give one of `mask_dir`, `mask` or `remove`.")
+    if remove:
+        from ..generative import mask_from_boxes
+
+        m = mask_from_boxes(image.shape, _detector(remove).detect(image).xyxy, padding=padding)
+        if dilate:
+            m = dilate_mask(m, int(dilate))
+        options = {"seed": int(seed)} if method in ("exemplar", "dip") else {}
+        return inpaint(image, m, method, progress=False, **options) if m.any() else image.copy()
     if mask_dir:
         ctx = source()
         if ctx is None:

@@ -24,7 +24,8 @@ def register(sub) -> None:
     p.add_argument("--method", "-m", choices=METHODS, default="auto",
                    help="auto (= fsr, the default), telea, ns, biharmonic, fsr, exemplar or dip")
     p.add_argument("--remove", metavar="DETECTOR", default=None,
-                   help="build the mask from this detector's boxes (e.g. face) instead of MASK")
+                   help="build the mask from this detector's boxes instead of MASK (face: every face, YuNet, "
+                        "from ~10 px; see `cvtools detect --list`)")
     p.add_argument("--padding", type=float, default=0.15,
                    help="with --remove: grow each box by this fraction (<1) or pixels (>=1); default 0.15")
     p.add_argument("--ellipse", action="store_true", help="with --remove: fill ellipses, not boxes")
