@@ -149,3 +149,29 @@ def test_benchmark_script_writes_its_tables(tmp_path, wider, coco):
     assert "| raw YOLOX-nano, onnxruntime (reference) |" in text and "| person-hog | 0.01 |" in text
     assert "`face` within 0.005 AP of the raw run" in text and "`person` AP@0.5 >= 0.60" in text
     assert text.strip() in proc.stdout
+
+
+# ------------------------------------------------------------------------------------------------ docs
+def _doc_detector_rows():
+    text = (ROOT / "docs" / "detection.md").read_text(encoding="utf-8")
+    head = "| name | model | licence | classes | speed class | default threshold | score |"
+    assert head in text
+    rows = []
+    for line in text.split(head, 1)[1].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        for name in cells[0].split(","):
+            rows.append((name.strip().strip("`"), cells))
+    return rows
+
+
+def test_docs_detector_table_matches_the_registry():
+    rows = _doc_detector_rows()
+    info = {d.name: d for d in cvtools.detect.detectors()}
+    assert sorted(name for name, _ in rows) == sorted(info)
+    for name, cells in rows:
+        assert cells[4] == info[name].speed, name
+        default = cells[5].split(" ")[0]
+        if default[:1].isdigit() and info[name].available and name != "template":
+            assert float(default) == cvtools.detect.get(name).threshold, name
