@@ -690,7 +690,8 @@ def eval_speed(args):
         fps_cpu, fps_wall = 1 / m["cpu"], 1 / m["wall"]
         ref_cells = ["", "", ""]
         if m["ref_cpu"]:
-            ref_cells = [ref_name, f"{1 / m['ref_cpu']:.1f} / {1 / m['ref_wall']:.1f}", f"{m['cpu'] / m['ref_cpu']:.2f}"]
+            ref_cells = [ref_name, f"{1 / m['ref_cpu']:.1f} / {1 / m['ref_wall']:.1f}",
+                         f"{m['cpu'] / m['ref_cpu']:.2f}"]
         goal = verdict = ""
         if isinstance(target, tuple):
             times, other = target
@@ -731,8 +732,9 @@ def main(argv=None):
         print(f"skipped: {DATA} is absent")
         return 0
     one_thread()
-    parts = [f"Command: `.venv/bin/python benchmarks/eval_detect.py{' ' + ' '.join(argv or sys.argv[1:]) if (argv or sys.argv[1:]) else ''}`"
-             f" (cvtools at {_git_head()}, OpenCV {_cv2_version()})\n"]
+    given = list(sys.argv[1:] if argv is None else argv)
+    command = " ".join([".venv/bin/python benchmarks/eval_detect.py", *given])
+    parts = [f"Command: `{command}` (cvtools at {_git_head()}, OpenCV {_cv2_version()})\n"]
     print(parts[0], flush=True)
     for section in args.only:
         t = time.perf_counter()

@@ -119,7 +119,8 @@ faces = cvtools.detect.get("face").detect(photos["astronaut"])
 print("scores:", [round(float(s), 3) for s in faces.scores])
 print("landmarks (x, y):", [(round(float(x), 1), round(float(y), 1)) for x, y in faces.landmarks[0]])
 x1, y1, x2, y2 = faces.xyxy[0].astype(int)
-crop = viz.draw_detections(photos["astronaut"], faces, show_scores=False)[max(y1 - 20, 0):y2 + 20, max(x1 - 20, 0):x2 + 20]
+drawn = viz.draw_detections(photos["astronaut"], faces, show_scores=False)
+crop = drawn[max(y1 - 20, 0):y2 + 20, max(x1 - 20, 0):x2 + 20]
 show([crop], ["YuNet box and landmarks"], cols=1, size=4)
 """)
 
@@ -258,12 +259,14 @@ def load_eval_set():
         return images, gts
     astro, cam = data.astronaut(), data.camera()
     images = [cv2.resize(astro, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) for s in (0.5, 0.75, 1.0)] + [cam]
-    boxes = [np.array([[180.0, 80.0, 270.0, 185.0]]) * s for s in (0.5, 0.75, 1.0)] + [np.array([[190.0, 110.0, 255.0, 195.0]])]
+    boxes = [np.array([[180.0, 80.0, 270.0, 185.0]]) * s for s in (0.5, 0.75, 1.0)]
+    boxes.append(np.array([[190.0, 110.0, 255.0, 195.0]]))
     return images, [Detections(b, labels="face") for b in boxes]
 
 
 images, gts = load_eval_set()
-print(f"{len(images)} images, {sum(int((~g.data.get('ignore', np.zeros(len(g), bool))).sum()) for g in gts)} faces to find")
+n_faces = sum(len(g) - int(np.sum(g.data.get("ignore", 0))) for g in gts)
+print(f"{len(images)} images, {n_faces} faces to find")
 results = {}
 for name in [n for n in ["face", "face-haar", "face-dlib-hog"] if n in AVAILABLE]:
     det = cvtools.detect.get(name)
@@ -326,7 +329,8 @@ Below, every face detector is run at its lowest sensible threshold on the same i
 
 code(r"""
 for method in ("all-point", "11-point", "101-point"):
-    print(f"face AP ({method}) at IoU {IOU}:", round(metrics.average_precision(pr["recall"], pr["precision"], method=method), 4))
+    ap = metrics.average_precision(pr["recall"], pr["precision"], method=method)
+    print(f"face AP ({method}) at IoU {IOU}: {ap:.4f}")
 low = {"face": 0.02, "face-accurate": 0.02, "face-haar": 0.0, "face-dlib-hog": 0.01}
 fig, ax = plt.subplots(figsize=(6, 4.5))
 for name, thr in low.items():
