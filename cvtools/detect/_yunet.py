@@ -78,10 +78,9 @@ class _YuNet:
         return faces[np.isfinite(faces).all(1)]
 
 
-def _rows_to_detections(rows: np.ndarray, fx: float, fy: float, shape, *, flipped: bool = False) -> Detections:
-    """Detections in the original image's pixels from YuNet rows found on an image resized by (fx, fy)."""
-    if len(rows) == 0:
-        return Detections(np.zeros((0, 4), np.float32), landmarks=np.zeros((0, 5, 2), np.float32))
+def _rows_to_arrays(rows: np.ndarray, fx: float, fy: float, shape, *, flipped: bool = False):
+    """(xyxy, scores, landmarks) in the original image's pixels from YuNet rows found on an image resized by
+    (fx, fy) (and mirrored, when ``flipped``)."""
     rows = rows.astype(np.float64)
     f = np.array([fx, fy])
     xyxy = np.c_[rows[:, 0:2], rows[:, 0:2] + rows[:, 2:4]] / np.r_[f, f]
@@ -92,7 +91,13 @@ def _rows_to_detections(rows: np.ndarray, fx: float, fy: float, shape, *, flippe
         # Mirroring swaps the person's left and right: eyes and mouth corners trade places.
         pts = pts[:, [1, 0, 2, 4, 3]]
         pts[:, :, 0] = w - pts[:, :, 0]
-    return Detections(xyxy, scores=np.clip(rows[:, 14], 0, 1), labels="face", landmarks=pts)
+    return xyxy, np.clip(rows[:, 14], 0, 1), pts
+
+
+def _faces(xyxy, scores, pts) -> Detections:
+    if len(xyxy) == 0:
+        return Detections(np.zeros((0, 4), np.float32), landmarks=np.zeros((0, 5, 2), np.float32))
+    return Detections(xyxy, scores=scores, labels="face", landmarks=pts)
 
 
 class _YuNetBase(Detector):
@@ -115,12 +120,13 @@ class _YuNetBase(Detector):
         """1, or the shrink that brings the longer side down to ``max_side``."""
         return min(1.0, self.max_side / max(shape[0], shape[1]))
 
-    def _pass(self, bgr: np.ndarray, factor: float, *, flip: bool = False) -> Detections:
+    def _pass(self, bgr: np.ndarray, factor: float, *, flip: bool = False):
+        """(xyxy, scores, landmarks) of one network run on ``bgr`` resized by ``factor`` (and mirrored)."""
         img = bgr[:, ::-1] if flip else bgr
         if abs(factor - 1.0) > 1e-6:
             img = _resize(img, factor)
         fx, fy = img.shape[1] / bgr.shape[1], img.shape[0] / bgr.shape[0]
-        return _rows_to_detections(self._net(img), fx, fy, bgr.shape, flipped=flip)
+        return _rows_to_arrays(self._net(img), fx, fy, bgr.shape, flipped=flip)
 
 
 @register_detector("face", "faces of any pose down to ~10 px, YuNet CNN (OpenCV), 5 landmarks",
@@ -170,18 +176,21 @@ class YuNetFaceDetector(_YuNetBase):
 
     def _detect(self, image: np.ndarray) -> Detections:
         bgr = self._bgr(image)
-        det = self._pass(bgr, self._base_factor(bgr.shape))
+        det = _faces(*self._pass(bgr, self._base_factor(bgr.shape)))
         return det.clip(bgr.shape[1], bgr.shape[0]).sort()
 
 
-def fuse_boxes(detections: list[Detections], *, iou_threshold: float, weights=None) -> Detections:
+def fuse_boxes(detections: list[Detections], *, iou_threshold: float, weights=None,
+               min_score: float = 0.0) -> Detections:
     """Weighted box fusion of several passes over one image (Solovyev et al. 2021, simplified).
 
     Boxes are taken in falling score order; each one not yet used gathers every unused box overlapping
     it above ``iou_threshold``. The cluster becomes one box: coordinates and landmarks are the
     score-weighted means of its members, and its score the weighted mean over the passes of each pass's
     best score in the cluster (0 for a pass that missed it), so a face that every pass finds outranks one
-    that a single pass found.
+    that a single pass found. A fused score never exceeds its cluster's best member, so clustering stops
+    at the first seed below ``min_score``: the result is that of fusing everything and dropping the
+    clusters scored below ``min_score``, without the work.
 
     Examples
     --------
@@ -191,23 +200,28 @@ def fuse_boxes(detections: list[Detections], *, iou_threshold: float, weights=No
     >>> [round(float(v), 2) for v in fused.xyxy[0]], round(float(fused.scores[0]), 3)
     ([0.8, 0.0, 10.8, 10.0], 0.75)
     """
-    weights = np.ones(len(detections)) if weights is None else np.asarray(weights, np.float64)
-    parts = [(k, d) for k, d in enumerate(detections) if len(d)]
-    if not parts:
-        return Detections(np.zeros((0, 4), np.float32), landmarks=np.zeros((0, 5, 2), np.float32))
-    det = Detections.merge([d for _, d in parts])
-    src = np.concatenate([np.full(len(d), k) for k, d in parts])
-    order = np.argsort(-det.scores, kind="stable")
-    b = det.xyxy[order].astype(np.float64)
-    s = det.scores[order].astype(np.float64)
-    lm = det.landmarks[order].astype(np.float64)
-    src = src[order]
+    passes = [(d.xyxy, d.scores, d.landmarks if d.landmarks is not None else np.zeros((len(d), 5, 2)))
+              for d in detections]
+    return _faces(*_fuse(passes, iou_threshold=iou_threshold, weights=weights, min_score=min_score))
+
+
+def _fuse(passes, *, iou_threshold: float, weights=None, min_score: float = 0.0):
+    """:func:`fuse_boxes` on (xyxy, scores, landmarks) arrays per pass; returns the same three arrays."""
+    weights = np.ones(len(passes)) if weights is None else np.asarray(weights, np.float64)
+    b = np.concatenate([np.asarray(p[0], np.float64).reshape(-1, 4) for p in passes])
+    s = np.concatenate([np.asarray(p[1], np.float64).reshape(-1) for p in passes])
+    lm = np.concatenate([np.asarray(p[2], np.float64).reshape(-1, 5, 2) for p in passes])
+    src = np.concatenate([np.full(len(p[1]), k) for k, p in enumerate(passes)])
+    order = np.argsort(-s, kind="stable")
+    b, s, lm, src = b[order], s[order], lm[order], src[order]
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     used = np.zeros(len(b), bool)
     boxes, scores, points = [], [], []
     for i in range(len(b)):
         if used[i]:
             continue
+        if s[i] < min_score:
+            break
         rest = np.flatnonzero(~used)
         iw = np.clip(np.minimum(b[i, 2], b[rest, 2]) - np.maximum(b[i, 0], b[rest, 0]), 0, None)
         ih = np.clip(np.minimum(b[i, 3], b[rest, 3]) - np.maximum(b[i, 1], b[rest, 1]), 0, None)
@@ -221,7 +235,11 @@ def fuse_boxes(detections: list[Detections], *, iou_threshold: float, weights=No
         best = np.zeros(len(weights))
         np.maximum.at(best, src[members], w)
         scores.append(float((best * weights).sum() / weights.sum()))
-    return Detections(np.array(boxes), scores=np.array(scores), labels="face", landmarks=np.array(points))
+    boxes = np.array(boxes).reshape(-1, 4)
+    scores = np.array(scores)
+    points = np.array(points).reshape(-1, 5, 2)
+    keep = scores >= min_score
+    return boxes[keep], scores[keep], points[keep]
 
 
 @register_detector("face-accurate", "faces incl. tiny ones, YuNet with test-time augmentation (~3.5x slower)",
@@ -282,6 +300,5 @@ class AccurateFaceDetector(_YuNetBase):
         if self.downscale < 1:
             passes.append(self._pass(bgr, f * self.downscale))
             weights.append(self.DOWNSCALE_WEIGHT)
-        det = fuse_boxes(passes, iou_threshold=self.iou_threshold, weights=weights)
-        det = det[det.scores >= self.threshold]
+        det = _faces(*_fuse(passes, iou_threshold=self.iou_threshold, weights=weights, min_score=self.threshold))
         return det.clip(bgr.shape[1], bgr.shape[0]).sort()
