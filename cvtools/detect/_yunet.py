@@ -242,10 +242,10 @@ def _fuse(passes, *, iou_threshold: float, weights=None, min_score: float = 0.0)
     return boxes[keep], scores[keep], points[keep]
 
 
-@register_detector("face-accurate", "faces incl. tiny ones, YuNet with test-time augmentation (~3.5x slower)",
+@register_detector("face-accurate", "faces incl. tiny ones, YuNet with test-time augmentation (~3x slower)",
                    speed="interactive", **_META)
 class AccurateFaceDetector(_YuNetBase):
-    """YuNet with test-time augmentation: three passes over the image, fused into one set of faces.
+    """YuNet with test-time augmentation: two passes over the image, fused into one set of faces.
 
     Parameters
     ----------
@@ -259,20 +259,21 @@ class AccurateFaceDetector(_YuNetBase):
     upscale : float
         Enlargement of the mirrored pass (default 1.3): faces from about 10 / 1.3 = 8 px are found.
     downscale : float
-        Reduction of the third pass (default 0.5; 1 disables it): large faces that fill the frame.
+        Reduction of an optional third pass (default 1: off). 0.5 adds a pass for faces that fill the
+        frame: WIDER AP easy / medium +0.011 / +0.005 more, hard 0.002 less, for 0.3x the time of ``face``.
     model, max_side, top_k
         As for ``face``.
 
     Notes
     -----
-    Passes: the image as it is, its mirror image enlarged by ``upscale`` and a copy reduced by
-    ``downscale``, each run at score 0.02, then fused by weighted box fusion (:func:`fuse_boxes`; the
+    Passes: the image as it is and its mirror image enlarged by ``upscale`` (optionally a copy reduced by
+    ``downscale``), each run at score 0.02, then fused by weighted box fusion (:func:`fuse_boxes`; a
     reduced pass weighs 0.3, it sees no small face). Chosen on the WIDER FACE val subset against a
-    single YuNet-n pass (numbers in docs/detection.md): AP easy / medium / hard
-    +0.022 / +0.020 / +0.025, for about 3.5x the time of ``face`` at 640x480 (1 + 1.3**2 + 0.5**2 =
-    2.9x the pixels; the enlarged pass costs more than its pixels). Mirroring the enlarged pass rather
-    than the original adds a view at no extra cost; the plain mean of the passes' scores (not the
-    maximum) is what ranks one-pass false positives below faces every pass sees.
+    single YuNet-n pass (numbers in docs/detection.md): AP easy / medium / hard +0.010 / +0.014 / +0.027,
+    for about 3x the time of ``face`` at 640x480 (1 + 1.3**2 = 2.7x the pixels; the enlarged pass costs
+    a little more than its pixels). Mirroring the enlarged pass rather than the original adds a view at
+    no extra cost; the plain mean of the passes' scores (not the maximum) is what ranks one-pass false
+    positives below faces every pass sees.
     """
 
     name = "face-accurate"
@@ -282,7 +283,7 @@ class AccurateFaceDetector(_YuNetBase):
     DOWNSCALE_WEIGHT = 0.3
 
     def __init__(self, *, threshold: float = 0.6, iou_threshold: float = 0.45, upscale: float = 1.3,
-                 downscale: float = 0.5, model: str = "n", max_side: int = 2560, top_k: int = 5000):
+                 downscale: float = 1.0, model: str = "n", max_side: int = 2560, top_k: int = 5000):
         check_unit(threshold, name="threshold")
         super().__init__(threshold=min(float(threshold), self.PASS_THRESHOLD), iou_threshold=iou_threshold,
                          model=model, max_side=max_side, top_k=top_k)
