@@ -41,6 +41,7 @@ def rng() -> np.random.Generator:
 DOCTEST_EXTRAS = {
     "cvtools.demo._sample.sample_frames": ("viz",),           # Grace Hopper's photo is matplotlib sample data
     "cvtools.generative._style_fast.Stylizer": ("style",),
+    "cvtools.identify._gallery.Gallery": ("face",),               # builds a face-dlib-hog gallery
 }
 
 
