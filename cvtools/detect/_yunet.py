@@ -250,9 +250,9 @@ class AccurateFaceDetector(_YuNetBase):
     Parameters
     ----------
     threshold : float
-        Minimum fused score in [0, 1] (default 0.6). On 323 WIDER FACE val photos 0.6 gives about the
-        precision of ``face`` at its default 0.7 (92 %) with more of the small faces; 0.5 trades 5 points
-        of precision for 5 points of recall.
+        Minimum fused score in [0, 1] (default 0.65). On 323 WIDER FACE val photos (IoU >= 0.5 with any
+        annotated face) 0.65 keeps the precision of ``face`` at its default 0.7 (92 %) at recall 0.73
+        instead of 0.69; 0.7 gives 94 % at 0.70, 0.5 gives 84 % at 0.78.
     iou_threshold : float
         Non-maximum suppression within a pass and the overlap above which boxes of different passes are
         one face (default 0.45).
@@ -282,7 +282,7 @@ class AccurateFaceDetector(_YuNetBase):
     #: Weight of the reduced pass in the fused score.
     DOWNSCALE_WEIGHT = 0.3
 
-    def __init__(self, *, threshold: float = 0.6, iou_threshold: float = 0.45, upscale: float = 1.3,
+    def __init__(self, *, threshold: float = 0.65, iou_threshold: float = 0.45, upscale: float = 1.3,
                  downscale: float = 1.0, model: str = "n", max_side: int = 2560, top_k: int = 5000):
         check_unit(threshold, name="threshold")
         super().__init__(threshold=min(float(threshold), self.PASS_THRESHOLD), iou_threshold=iou_threshold,
