@@ -428,3 +428,18 @@ def test_stride1_checks_the_result_only_when_every_pixel_reaches_it(padding, whe
     # huge finite values overflow the result to inf: that is not the input's fault
     big = np.full((25, 40), 3e38, np.float32)
     assert np.isinf(correlate2d(big, np.ones((3, 3)))).all()
+
+
+@pytest.mark.parametrize("kshape", [(2, 2), (3, 1), (4, 5), (5, 3), (1, 1)])
+@pytest.mark.parametrize("padding", ["same", "valid", "full", (0, 3, 1, 0)])
+def test_stride1_row_sampled_check_misses_no_pixel(kshape, padding):
+    """Exhaustive: a NaN at any pixel of a small image is caught by the check on every kh-th row."""
+    rng = np.random.default_rng(1)
+    img = rng.random((11, 13, 2)).astype(np.float32)
+    k = rng.random(kshape) + 0.5
+    for y in range(img.shape[0]):
+        for x in range(img.shape[1]):
+            bad = img.copy()
+            bad[y, x, 1] = np.nan
+            with pytest.raises(ValueError, match=rf"row {y}, column {x}"):
+                correlate2d(bad, k, padding=padding)

@@ -69,6 +69,17 @@ def _finite(arr: np.ndarray) -> bool:
     return bool(np.isfinite(arr).all())
 
 
+def _rows_finite(out: np.ndarray, step: int) -> bool:
+    """Whether rows ``0, step, 2*step, ...`` and the last row of a float result hold no NaN/inf."""
+    if out.dtype in _EXPONENT and out.flags.c_contiguous and out.size:
+        from ._strided import rows_finite
+
+        utype, exponent = _EXPONENT[out.dtype]
+        return bool(rows_finite(out.reshape(out.shape[0], -1).view(utype), step, utype(exponent)))
+    rows = np.r_[0:out.shape[0]:step, out.shape[0] - 1]
+    return bool(np.isfinite(out[rows]).all())
+
+
 def _check_input(image, *, finite: bool = True) -> np.ndarray:
     """``image`` checked as an image of any numeric dtype and channel count.
 
@@ -538,14 +549,15 @@ def _correlate(image, k, eps, stride, padding, border, dilation, output_dtype, m
             out = _strided_numba(src, k, pads, border, plan, out_shape[:2], stride, dilation, _rank1(k, eps), image,
                                  check_finite=True)
             return out.reshape(out_shape)
-        # At stride 1 a kernel without zero taps gives every input pixel a weight in some output, so a
-        # NaN/inf shows in a float result: checked there, while it is in cache (the input may not be).
+        # At stride 1 a kernel without zero taps gives every input pixel a weight in a block of kh
+        # consecutive output rows (cut short only at the first or last row), so a NaN/inf shows in
+        # a float result on one of the rows 0, kh, 2kh, ... or the last: only those are checked.
         after = plan.out.kind == "f" and bool(np.all(kd != 0))
         if not after:
             _refuse_non_finite(image, image)
         out = _stride1(src, kd, pads, border, plan, engine, out_shape[:2], eps)
-        if after:
-            _refuse_non_finite(out, image)
+        if after and not _rows_finite(out, kd.shape[0]):
+            _refuse_non_finite(image, image)  # NaN/inf in the input, or a finite input overflowing
         return out.reshape(out_shape)
     factors = _rank1(k, eps) if method in ("auto", "separable") else None
     if method == "separable" and factors is None:

@@ -601,3 +601,13 @@ def pool_extreme(image, kh, kw, sy, sx, t, l, ho, wo, C, is_max, out, bits, expo
                     tmp[q] = min(tmp[q], row[q])
         _hpool(tmp, out[y], C, wo, sx, kw, l, w, is_max)
     return out
+
+
+@njit(cache=True, nogil=True)
+def rows_finite(bits, step, exponent):
+    """:func:`all_finite` on rows ``0, step, 2*step, ...`` and the last row of ``bits`` (2-D)."""
+    n = bits.shape[0]
+    for r in range(0, n + step - 1, step):
+        if not _row_finite(bits[min(r, n - 1)], exponent):
+            return False
+    return True
