@@ -782,3 +782,20 @@ key("d");
             else:
                 keys.append(k)
         assert sorted(keys) == ["d", "space"]
+
+
+def test_a_scene_cut_starts_new_tracks_so_names_do_not_pass_to_the_next_shot():
+    """A face box where someone else was before a cut must be asked about again, not inherit the name."""
+    dark, bright = np.full((48, 64, 3), 20, np.uint8), np.full((48, 64, 3), 200, np.uint8)
+    bright[::4] = 120  # another picture, not just another exposure
+    gallery, tracks = NameGallery(), []
+    cam = FakeCamera(n=10, fps=500.0, frames=[dark] * 5 + [bright] * 5)
+    summary = run_demo(cam, detector=BoxDetector(), gallery=gallery, view="none", every=4, reidentify=1000,
+                       realtime=False, on_frame=lambda i, f, items: tracks.append((i, items[0]["track"])))
+    assert summary.scene_cuts == 1 and "1 scene cuts" in summary.format()
+    # (a camera: frames may be dropped) every frame before the cut shows track 1, every one after it track 2
+    assert {t for i, t in tracks if i < 5} == {1} and {t for i, t in tracks if i >= 5} == {2}
+    assert gallery.calls == 2  # the new track was asked about: the detector ran at the cut
+    steady = run_demo(FakeCamera(n=10, fps=500.0, frames=[dark] * 10), detector=BoxDetector(), gallery=NameGallery(),
+                      view="none", every=4, realtime=False)
+    assert steady.scene_cuts == 0 and steady.tracks == {"face": 1}
