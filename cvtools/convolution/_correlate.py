@@ -245,12 +245,12 @@ def _crop(arr, ho, wo):
 
 
 def _choose(method, k, eps=_EPS64):
-    """'direct', 'separable' or 'fft' for kernel ``k`` (already dilated) at stride 1."""
+    """('direct' | 'separable' | 'fft', rank-1 factors or None) for kernel ``k`` (already dilated) at
+    stride 1."""
+    factors = _rank1(k, eps) if method in ("auto", "separable") and k.size >= _SEPARABLE_MIN_AREA else None
     if method != "auto":
-        return method
-    if k.size >= _SEPARABLE_MIN_AREA and _rank1(k, eps) is not None:
-        return "separable"
-    return "direct"
+        return method, factors
+    return ("separable" if factors is not None else "direct"), factors
 
 
 def _fft_valid(padded, k, plan):
@@ -543,7 +543,7 @@ def _correlate(image, k, eps, stride, padding, border, dilation, output_dtype, m
     src = image if image.dtype == plan.src else image.astype(plan.src)
     if stride == (1, 1):
         kd = _dilate_kernel(k, *dilation)
-        engine = _choose(method, kd, eps)
+        engine, factors = _choose(method, kd, eps)
         if engine == "separable" and method == "auto" and _separable_engine(image.shape, k.shape, dilation, pads,
                                                                            plan) == "numba-separable":
             out = _strided_numba(src, k, pads, border, plan, out_shape[:2], stride, dilation, _rank1(k, eps), image,
@@ -555,7 +555,7 @@ def _correlate(image, k, eps, stride, padding, border, dilation, output_dtype, m
         after = plan.out.kind == "f" and bool(np.all(kd != 0))
         if not after:
             _refuse_non_finite(image, image)
-        out = _stride1(src, kd, pads, border, plan, engine, out_shape[:2], eps)
+        out = _stride1(src, kd, pads, border, plan, engine, out_shape[:2], eps, factors)
         if after and not _rows_finite(out, kd.shape[0]):
             _refuse_non_finite(image, image)  # NaN/inf in the input, or a finite input overflowing
         return out.reshape(out_shape)
