@@ -19,7 +19,7 @@ import cvtools.convolution._correlate as cc
 from cvtools.convolution import correlate2d, kernels, output_shape
 from cvtools.convolution._params import _as_kernel, _pads
 
-from test_convolution import BORDERS, SCIPY_MODE, ref_correlate
+from test_convolution import BORDERS, ref_correlate
 
 F32_EPS = float(np.finfo(np.float32).eps)
 

@@ -228,10 +228,14 @@ def _taps4(acc, a0, a1, a2, a3, buf, offs, wts, n, wo):
             u = uintp(x)
             s0, s1, s2, s3 = buf[o0 + u], buf[o1 + u], buf[o2 + u], buf[o3 + u]
             s4, s5, s6, s7 = buf[o4 + u], buf[o5 + u], buf[o6 + u], buf[o7 + u]
-            acc[a0 + u] += ((w00 * s0 + w10 * s1) + (w20 * s2 + w30 * s3)) + ((w40 * s4 + w50 * s5) + (w60 * s6 + w70 * s7))
-            acc[a1 + u] += ((w01 * s0 + w11 * s1) + (w21 * s2 + w31 * s3)) + ((w41 * s4 + w51 * s5) + (w61 * s6 + w71 * s7))
-            acc[a2 + u] += ((w02 * s0 + w12 * s1) + (w22 * s2 + w32 * s3)) + ((w42 * s4 + w52 * s5) + (w62 * s6 + w72 * s7))
-            acc[a3 + u] += ((w03 * s0 + w13 * s1) + (w23 * s2 + w33 * s3)) + ((w43 * s4 + w53 * s5) + (w63 * s6 + w73 * s7))
+            acc[a0 + u] += (((w00 * s0 + w10 * s1) + (w20 * s2 + w30 * s3))
+                             + ((w40 * s4 + w50 * s5) + (w60 * s6 + w70 * s7)))
+            acc[a1 + u] += (((w01 * s0 + w11 * s1) + (w21 * s2 + w31 * s3))
+                             + ((w41 * s4 + w51 * s5) + (w61 * s6 + w71 * s7)))
+            acc[a2 + u] += (((w02 * s0 + w12 * s1) + (w22 * s2 + w32 * s3))
+                             + ((w42 * s4 + w52 * s5) + (w62 * s6 + w72 * s7)))
+            acc[a3 + u] += (((w03 * s0 + w13 * s1) + (w23 * s2 + w33 * s3))
+                             + ((w43 * s4 + w53 * s5) + (w63 * s6 + w73 * s7)))
 
 
 @njit(cache=True, nogil=True)
