@@ -102,6 +102,7 @@ def coco_subset(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_evaluate_objects_on_yolo_coco_subset_equals_pycocotools(coco_subset, tmp_path):
     pytest.importorskip("pycocotools")
     pytest.importorskip("matplotlib")
@@ -121,6 +122,13 @@ def test_evaluate_objects_on_yolo_coco_subset_equals_pycocotools(coco_subset, tm
     np.testing.assert_allclose([doc[k] for k in STATS], ref, rtol=0, atol=1e-9)
     assert doc["AP50"] > 0.3  # YOLOX-nano on images it was trained on: a working decoder scores well
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Straight from the COCO file (crowd regions, segmentation areas, COCO's own image and category ids).
+    r = cli("evaluate", coco_subset / "src", "-d", "objects", "-o", "threshold=0.01", "--json",
+            "--save-predictions", preds, "--workers", "0")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    ref = pycocotools_stats(coco_subset / "src" / "annotations" / "instances.json", preds)
+    np.testing.assert_allclose([doc[k] for k in STATS], ref, rtol=0, atol=1e-9)
     # Text mode: the summary table and one row per class with boxes; --classes restricts.
     r = cli("evaluate", coco_subset / "yolo", "-d", "objects", "--classes", "person,dog", "--workers", "0")
     assert r.returncode == 0, r.stderr
