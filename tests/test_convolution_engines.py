@@ -140,15 +140,22 @@ def test_rank1_kernels_run_separable_at_stride_1(builder, size, image_kind, monk
 
 @pytest.mark.parametrize("ksize", range(5, 32, 2))
 def test_rank1_engine_at_stride_1_for_hd_images(ksize):
-    """On 1080p images a rank-1 kernel runs through the numba separable kernel (measured faster than
-    cv2.sepFilter2D plus the NaN check); small images and float64 work keep OpenCV's."""
+    """On 1080p images an asymmetric rank-1 kernel runs through the numba separable kernel (measured
+    faster than cv2.sepFilter2D plus the NaN check); (anti)symmetric factors, which sepFilter2D halves,
+    small images and float64 work keep OpenCV's."""
     k = (ksize, ksize)
+    pads = _pads("same", k, (1, 1))
+    rng = np.random.default_rng(ksize)
+    asym = cc._rank1(np.outer(rng.random(ksize) + 1, rng.random(ksize) + 1))
     gray = "separable" if ksize <= 9 else "numba-separable"  # one channel, small kernels: measured equal
     for shape, plan, expected in ((HD_GRAY, F32_PLAN, gray), (HD_RGB, U8_PLAN, "numba-separable")):
-        assert cc._separable_engine(shape, k, (1, 1), _pads("same", k, (1, 1)), plan) == expected
-    assert cc._separable_engine((64, 64), k, (1, 1), _pads("same", k, (1, 1)), F32_PLAN) == "separable"
+        assert cc._separable_engine(shape, k, (1, 1), pads, plan, asym) == expected
+        for symmetric in (kernels.gaussian(ksize, sigma=ksize / 5), kernels.sobel("x", size=ksize),
+                          np.outer(cv2.getGaussianKernel(ksize, -1, ktype=cv2.CV_32F), asym[1])):
+            assert cc._separable_engine(shape, k, (1, 1), pads, plan, cc._rank1(symmetric.astype(float))) == "separable"
+    assert cc._separable_engine((64, 64), k, (1, 1), pads, F32_PLAN, asym) == "separable"
     f64 = cc._Plan(np.dtype(np.float64), np.dtype(np.float64))
-    assert cc._separable_engine(HD_GRAY, k, (1, 1), _pads("same", k, (1, 1)), f64) == "separable"
+    assert cc._separable_engine(HD_GRAY, k, (1, 1), pads, f64, asym) == "separable"
 
 
 def test_rank1_float32_kernel_on_a_large_image_runs_numba_separable(monkeypatch):
@@ -161,6 +168,11 @@ def test_rank1_float32_kernel_on_a_large_image_runs_numba_separable(monkeypatch)
     assert spy.calls == []  # neither filter2D nor sepFilter2D: the numba separable kernel
     ref = cv2.sepFilter2D(img, -1, u, u, borderType=cv2.BORDER_REFLECT_101)
     np.testing.assert_allclose(out, ref, rtol=0, atol=2e-6 * float(np.abs(k).sum()))
+    # a Gaussian is symmetric: OpenCV's sepFilter2D halves its work and keeps it
+    g = kernels.gaussian(15, sigma=3.0).astype(np.float32)
+    spy.calls.clear()
+    correlate2d(img, g)
+    assert spy.calls == ["sepFilter2D"]
 
 
 def test_small_and_full_rank_kernels_run_direct(monkeypatch):

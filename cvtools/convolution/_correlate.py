@@ -385,15 +385,22 @@ def _stride_costs(shape, kshape, stride, dilation, pads, plan, rank1: bool) -> d
     return costs
 
 
-def _separable_engine(shape, kshape, dilation, pads, plan) -> str:
-    """Stride 1, rank-1 kernel: 'separable' (cv2.sepFilter2D) or 'numba-separable'.
+def _separable_engine(shape, kshape, dilation, pads, plan, factors) -> str:
+    """Stride 1, rank-1 kernel with ``factors`` (column, row): 'separable' (cv2.sepFilter2D) or
+    'numba-separable'.
 
-    The numba kernel (stride 1 is just its simplest case) was measured faster than sepFilter2D on
-    colour images and for kernels from ~15x15 on one channel, and checks NaN/inf in passing, which
-    OpenCV's path pays as a pass of its own. float64 work stays with OpenCV.
+    sepFilter2D halves the work of (anti)symmetric factors (Gaussians, box, Sobel: its
+    KERNEL_SYMMETRICAL path, fixed-point for 8-bit smoothing) and stays faster there. For other
+    factors the numba kernel (stride 1 is just its simplest case) was measured faster on colour
+    images and for kernels from 11x11 on one channel, and checks NaN/inf in passing, which OpenCV's
+    path pays as a pass of its own. float64 work stays with OpenCV.
     """
     if plan.float != _F32:
         return "separable"
+    for f in factors:  # OpenCV compares the coefficients it is given exactly (cv::getKernelType)
+        f = np.asarray(f, plan.kernel_dtype())
+        if np.array_equal(f, f[::-1]) or np.array_equal(f, -f[::-1]):
+            return "separable"
     if len(shape) == 2 and kshape[0] + kshape[1] < 20:
         return "separable"  # one channel, small kernel: measured equal, OpenCV's is the simpler path
     h, w = shape[:2]
@@ -544,11 +551,12 @@ def _correlate(image, k, eps, stride, padding, border, dilation, output_dtype, m
     if stride == (1, 1):
         kd = _dilate_kernel(k, *dilation)
         engine, factors = _choose(method, kd, eps)
-        if engine == "separable" and method == "auto" and _separable_engine(image.shape, k.shape, dilation, pads,
-                                                                           plan) == "numba-separable":
-            out = _strided_numba(src, k, pads, border, plan, out_shape[:2], stride, dilation, _rank1(k, eps), image,
-                                 check_finite=True)
-            return out.reshape(out_shape)
+        if engine == "separable" and method == "auto":
+            own = _rank1(k, eps)  # the undilated factors (the numba kernel dilates them itself)
+            if _separable_engine(image.shape, k.shape, dilation, pads, plan, own) == "numba-separable":
+                out = _strided_numba(src, k, pads, border, plan, out_shape[:2], stride, dilation, own, image,
+                                     check_finite=True)
+                return out.reshape(out_shape)
         # At stride 1 a kernel without zero taps gives every input pixel a weight in a block of kh
         # consecutive output rows (cut short only at the first or last row), so a NaN/inf shows in
         # a float result on one of the rows 0, kh, 2kh, ... or the last: only those are checked.
