@@ -547,7 +547,7 @@ def test_sigterm_and_ctrl_c_print_the_summary_and_exit_130(tmp_path, sig):
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == 130, stdout + stderr
     assert "interrupted: run the same command again to resume" in stdout, stdout + stderr
     done = int(re.search(r"processed (\d+)", stdout).group(1))
     report = json.loads((tmp_path / "r.json").read_text())
