@@ -493,9 +493,17 @@ def _group_alive(pgid: int) -> list[str]:
     return alive
 
 
+def _default_sigint():
+    # A shell's background job (`cmd &`, as CI runners may start the suite) inherits SIGINT ignored, and Python
+    # then installs no KeyboardInterrupt handler: give the batch the terminal's default, as an interactive
+    # Ctrl+C would find it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_batch(src, out, *extra):
     return subprocess.Popen([sys.executable, "-m", "cvtools", "batch", str(src), str(out), "-p", SLOW, *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_default_sigint)
 
 
 def _wait_outputs(out: Path, count: int, proc, timeout=90):
