@@ -337,8 +337,8 @@ def test_aruco_ground_truth(shared_data):
         assert np.abs(quad - want[i]).max() <= 1.0
 
 
-@pytest.mark.extra("codes")
-def test_qr_samples_and_false_positives(shared_data):
+def _qr_samples(shared_data, qr):
+    """(QR images with an expected text, how many ``qr`` decodes exactly); nothing on the no-code images."""
     import csv
 
     from cvtools.detect._codes import decode_bytes
@@ -346,7 +346,6 @@ def test_qr_samples_and_false_positives(shared_data):
     base = shared_data / "codes" / "zxing_cpp_samples"
     with open(shared_data / "codes" / "zxing_manifest.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    qr = get("qr")
     ok = n = 0
     for r in rows:
         if r["format_folder"] == "qrcode" and r["expected_text_file"]:
@@ -356,6 +355,12 @@ def test_qr_samples_and_false_positives(shared_data):
             ok += exp in (d.texts.tolist() if len(d) else [])
         elif r["expect_no_code"]:
             assert len(qr.detect(cvtools.read(base / r["image"]))) == 0, r["image"]
+    return n, ok
+
+
+@pytest.mark.extra("codes")
+def test_qr_samples_and_false_positives(shared_data):
+    n, ok = _qr_samples(shared_data, get("qr"))
     assert n == 137 and ok >= 126, ok
 
 
@@ -375,23 +380,7 @@ def test_qr_opencv_backend_decodes_a_code_opencv_made():
 def test_qr_opencv_backend_on_the_samples_never_raises(shared_data):
     # OpenCV raises cv2.error on payload modes it cannot decode (qrcode-2/33.png): such a code is not
     # decoded, the call does not fail. OpenCV decodes far fewer than zxing-cpp (38 of 137 with 4.14).
-    import csv
-
-    from cvtools.detect._codes import decode_bytes
-
-    base = shared_data / "codes" / "zxing_cpp_samples"
-    with open(shared_data / "codes" / "zxing_manifest.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    qr = get("qr", backend="opencv")
-    ok = n = 0
-    for r in rows:
-        if r["format_folder"] == "qrcode" and r["expected_text_file"]:
-            n += 1
-            exp = decode_bytes((base / r["expected_text_file"]).read_bytes())
-            d = qr.detect(cvtools.read(base / r["image"]))
-            ok += exp in (d.texts.tolist() if len(d) else [])
-        elif r["expect_no_code"]:
-            assert len(qr.detect(cvtools.read(base / r["image"]))) == 0, r["image"]
+    n, ok = _qr_samples(shared_data, get("qr", backend="opencv"))
     assert n == 137 and ok >= 30, ok
 
 
