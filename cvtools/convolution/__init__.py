@@ -7,7 +7,8 @@
 * up-sampling by interpolation (:func:`upsample`) or by :func:`transposed_conv2d`;
 * Gaussian and Laplacian pyramids.
 
-The engine (OpenCV direct, separable, FFT, polyphase stride) is chosen automatically; see
+The engine (OpenCV direct or separable; for strides a numba kernel computing only the kept outputs,
+its separable twin, a decimated FFT, or stride 1 then subsampling) is chosen automatically; see
 ``docs/convolution.md`` for the contract and the measured speed.
 """
 from . import kernels
