@@ -17,7 +17,12 @@ Two kernels share this machinery:
 * :func:`strided_correlate`, any kernel;
 * :func:`strided_separable`, a rank-1 kernel ``outer(col, row)``: the column pass runs on the kept
   rows only (every column phase), the row pass on the kept columns only, so a kept output costs
-  ``sx*kh + kw`` multiply-adds instead of ``kh*kw``.
+  ``sx*kh + kw`` multiply-adds instead of ``kh*kw`` (also used at stride 1, where it beats
+  cv2.sepFilter2D for asymmetric factors on large images).
+
+Also here: :func:`pool_extreme` (float max/min pooling at the kept windows only),
+:func:`fold_spectrum` (the FFT engine's decimation in frequency) and the NaN/infinity bit tests
+(:func:`all_finite`, :func:`rows_finite`; float rows are tested as the kernels read them).
 
 Accumulation is in the kernel's float dtype (float32 or float64, ``fastmath``); integer outputs of
 up to 16 bits are rounded and saturated as each row is stored, wider ones by the caller.
