@@ -119,6 +119,12 @@ def test_gallery_adds_identity_and_distance(tmp_path):
     best = max(recs, key=lambda d: d["score"])  # dlib may add weak candidates on the resized probe
     assert best["identity"] == "eileen" and 0 <= best["distance"] < 0.6
     assert all("identity" in d for d in recs)
+    assert abs(best["yaw"]) < 0.5 and "aligned_by" not in best  # the pose YuNet's landmarks give; no internals
+    # a box-only face detector: the gallery is described with it too; no yaw (NaN) is written, strict JSON
+    r = _cli(tmp_path / "probe.png", "-d", "face-dlib-hog", "--gallery", tmp_path / "gallery", "--json", "-", "-q")
+    assert r.returncode == 0, r.stderr
+    recs = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON output"))["detections"]
+    assert max(recs, key=lambda d: d["score"])["identity"] == "eileen" and not any("yaw" in d for d in recs)
 
 
 def test_classifier_adds_class(tmp_path):

@@ -110,6 +110,8 @@ def _records(det) -> list[dict]:
             if isinstance(v, np.generic):
                 v = v.item()
             if isinstance(v, float):
+                if v != v or v in (float("inf"), float("-inf")):  # NaN/inf are not JSON (e.g. a face without yaw)
+                    continue
                 v = round(v, 6)
             if isinstance(v, (str, int, float, bool)) and key not in rec:
                 rec[key] = v
