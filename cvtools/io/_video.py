@@ -213,7 +213,7 @@ class VideoWriter:
             raise VideoWriteError(f"cannot write {str(self.path)!r}: folder does not exist.")
         self.size = (w, h)
         self.fps = float(fps)
-        # A cvtools temporary (.cvtools-XXXXXXXX.tmp.EXT), locked while this writer lives, so a
+        # A cvtools temporary (.cvtools-<8 random chars>.tmp.EXT), locked while this writer lives, so a
         # recording killed mid-way is removed by a later write into the folder (see cvtools.write).
         try:
             self._lock_fd, tmp = _create_temporary(self.path.parent, ext)

@@ -238,7 +238,7 @@ def write_bytes_atomic(path, data: bytes, *, fsync: bool = True) -> Path:
     owner and group), and a symbolic link at ``path`` is written through: its target gets the new
     content and the link stays. A read-only existing file, a directory or a special file (FIFO,
     device) at ``path`` raises :class:`ImageWriteError` instead. A new file gets 0666 minus the
-    umask. The temporary file is named ``.cvtools-XXXXXXXX.tmp``; one left by a killed process is
+    umask. The temporary file is named ``.cvtools-<8 random chars>.tmp``; one left by a killed process is
     deleted by the next write into that folder from another process (see
     :func:`remove_stale_temporaries`).
     """
