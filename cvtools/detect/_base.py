@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._shared import EXTRAS, check_image, check_number, check_unit, is_available
+from .._shared import EXTRAS, check_image, is_available
 from ._detections import Detections
 
 __all__ = ["Detector", "DetectorInfo", "get", "detectors", "register_detector", "auto_min_size", "margin_to_score",

@@ -13,9 +13,8 @@ import os
 
 import numpy as np
 
-from .._shared import require
-from ._base import (Detector, auto_min_size, check_number, check_unit, margin_to_score, register_detector,
-                    score_to_margin, to_rgb_u8)
+from .._shared import check_number, check_unit, require
+from ._base import Detector, auto_min_size, margin_to_score, register_detector, score_to_margin, to_rgb_u8
 from ._detections import Detections
 
 __all__ = ["DlibHogFaceDetector", "DlibCnnFaceDetector", "face_models_dir"]

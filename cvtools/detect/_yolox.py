@@ -16,8 +16,8 @@ import threading
 
 import numpy as np
 
-from .._shared import check_choice, check_positive_int, is_available
-from ._base import Detector, check_unit, register_detector, to_rgb_u8
+from .._shared import check_choice, check_positive_int, check_unit, is_available
+from ._base import Detector, register_detector, to_rgb_u8
 from ._detections import Detections, nms_indices
 from ._models import model_path
 

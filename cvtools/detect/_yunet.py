@@ -19,8 +19,8 @@ import threading
 
 import numpy as np
 
-from .._shared import check_choice, check_positive_int
-from ._base import Detector, check_number, check_unit, register_detector, to_rgb_u8
+from .._shared import check_choice, check_number, check_positive_int, check_unit
+from ._base import Detector, register_detector, to_rgb_u8
 from ._detections import Detections
 from ._models import model_path
 
