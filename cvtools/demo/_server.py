@@ -106,131 +106,11 @@ class MJPEGServer:
         self._closed = False
         self._controls: queue.Queue = queue.Queue(maxsize=16)
         self.clients = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def setup(self):
-                self.timeout = float(timeout)  # a socket timeout: a silent client is dropped
-                super().setup()
-
-            def log_message(self, *args):  # no access log on stderr
-                pass
-
-            def _host_ok(self) -> bool:
-                name = _host_name(self.headers.get("Host", ""))
-                if name is not None and name in server._hosts:
-                    return True
-                self._send(403, "text/plain", f"the Host header must name this machine ({', '.join(LOCAL_HOSTS)}); "
-                                              f"open {server.url}\n".encode())
-                return False
-
-            def do_GET(self):
-                url = urlparse(self.path)
-                try:
-                    if not self._host_ok():
-                        return
-                    if url.path in ("/", "/index.html"):
-                        self._send(200, "text/html; charset=utf-8", _page(server.token))
-                    elif url.path == "/stats.json":
-                        self._send(200, "application/json", json.dumps(server.stats()).encode())
-                    elif url.path == "/frame.jpg":
-                        jpeg = server._wait_jpeg(0, timeout=5.0)
-                        if jpeg is None:
-                            self._send(503, "text/plain", b"no frame yet\n")
-                        else:
-                            self._send(200, "image/jpeg", jpeg[1])
-                    elif url.path == "/stream.mjpg":
-                        self._stream()
-                    elif url.path == "/control":
-                        self._send(405, "text/plain", b"controls are POST requests (with the page's token)\n",
-                                   [("Allow", "POST")])
-                    else:
-                        self._send(404, "text/plain", b"not found\n")
-                except OSError:  # the client left, or stopped reading for `timeout` seconds
-                    pass
-
-            def do_POST(self):
-                url = urlparse(self.path)
-                try:
-                    if not self._host_ok():
-                        return
-                    if url.path != "/control":
-                        self._send(404, "text/plain", b"not found\n")
-                        return
-                    origin = self.headers.get("Origin")
-                    if origin is not None and origin.lower() != f"http://{self.headers['Host'].strip().lower()}":
-                        self._send(403, "text/plain", b"controls are accepted from this server's page only\n")
-                        return
-                    try:
-                        length = int(self.headers.get("Content-Length") or 0)
-                    except ValueError:
-                        length = -1
-                    if not 0 <= length <= _MAX_BODY:
-                        self._send(413 if length > _MAX_BODY else 400, "text/plain", b"bad request body\n")
-                        return
-                    form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
-                    token = self.headers.get(TOKEN_HEADER) or form.get("token", [""])[0]
-                    if not hmac.compare_digest(token.encode(), server.token.encode()):
-                        self._send(403, "text/plain", b"missing or wrong control token (reload the page)\n")
-                        return
-                    key = form.get("key", [""])[0]
-                    if key not in CONTROL_KEYS:
-                        self._send(400, "text/plain", f"key must be one of {CONTROL_KEYS}\n".encode())
-                        return
-                    try:
-                        server._controls.put_nowait(key)
-                    except queue.Full:
-                        pass
-                    self._send(200, "application/json", b'{"ok": true}')
-                except OSError:
-                    pass
-
-            def _send(self, code, ctype, body, headers=()):
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                for name, value in (*_SAFE_HEADERS, *headers):
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _stream(self):
-                self.send_response(200)
-                self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-                self.send_header("Cache-Control", "no-store")
-                self.send_header("Connection", "close")
-                for name, value in _SAFE_HEADERS:
-                    self.send_header(name, value)
-                self.end_headers()
-                with server._cond:
-                    server.clients += 1
-                try:
-                    seq = 0
-                    while True:
-                        jpeg = server._wait_jpeg(seq, timeout=1.0)
-                        if jpeg is None:
-                            if server._closed:
-                                return
-                            continue
-                        seq, data = jpeg
-                        self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                                         f"Content-Length: {len(data)}\r\n\r\n".encode())
-                        self.wfile.write(data)
-                        self.wfile.write(b"\r\n")
-                        self.wfile.flush()
-                finally:
-                    with server._cond:
-                        server.clients -= 1
-
         try:
-            self._httpd = ThreadingHTTPServer((host, int(port)), Handler)
+            self._httpd = _HTTPServer((host, int(port)), _Handler, view=self, timeout=float(timeout))
         except OSError as exc:
             raise ValueError(f"cannot serve on {host}:{port} ({exc.strerror or exc}); choose another "
                              f"--port, or 0 for a free one.") from exc
-        self._httpd.daemon_threads = True
         self.host, self.port = self._httpd.server_address[:2]
         bound = str(self.host).lower()
         self._hosts = frozenset((*LOCAL_HOSTS, f"[{bound}]" if ":" in bound else bound))
@@ -270,8 +150,6 @@ class MJPEGServer:
 
     def _wait_jpeg(self, after: int, timeout: float):
         """(seq, jpeg bytes) of a frame newer than ``after``; None on timeout or when closed."""
-        import cv2
-
         deadline = time.perf_counter() + timeout
         with self._cond:
             while (self._seq <= after or self._frame is None) and not self._closed:
@@ -284,12 +162,10 @@ class MJPEGServer:
             if self._jpeg is not None and self._jpeg[0] == self._seq:
                 return self._jpeg
             seq, frame = self._seq, self._frame
+        from ..io import encode  # the RGB -> BGR swap for OpenCV's encoder happens in io
+
         # Encode outside the lock, so publish() never waits for a JPEG encoder.
-        ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(frame[..., ::-1]),
-                               [cv2.IMWRITE_JPEG_QUALITY, self.quality])
-        if not ok:  # pragma: no cover - imencode of a uint8 RGB frame does not fail
-            return None
-        jpeg = (seq, buf.tobytes())
+        jpeg = (seq, encode(frame, ".jpg", quality=self.quality))
         with self._cond:
             if self._jpeg is None or self._jpeg[0] < seq:
                 self._jpeg = jpeg
@@ -312,3 +188,140 @@ class MJPEGServer:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """The HTTP server behind one :class:`MJPEGServer` (``view``); its handlers reach the view through it."""
+
+    daemon_threads = True
+
+    def __init__(self, address, handler, *, view: MJPEGServer, timeout: float):
+        self.view = view
+        self.client_timeout = timeout
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One request to the browser view: the page, the stream, a frame, the stats or a control."""
+
+    protocol_version = "HTTP/1.0"
+    server: _HTTPServer
+
+    def setup(self):
+        self.timeout = self.server.client_timeout  # a socket timeout: a silent client is dropped
+        super().setup()
+
+    def log_message(self, *args):  # no access log on stderr
+        pass
+
+    def do_GET(self):
+        view = self.server.view
+        path = urlparse(self.path).path
+        try:
+            if not self._host_ok():
+                return
+            if path in ("/", "/index.html"):
+                self._send(200, "text/html; charset=utf-8", _page(view.token))
+            elif path == "/stats.json":
+                self._send(200, "application/json", json.dumps(view.stats()).encode())
+            elif path == "/frame.jpg":
+                jpeg = view._wait_jpeg(0, timeout=5.0)
+                if jpeg is None:
+                    self._send(503, "text/plain", b"no frame yet\n")
+                else:
+                    self._send(200, "image/jpeg", jpeg[1])
+            elif path == "/stream.mjpg":
+                self._stream()
+            elif path == "/control":
+                self._send(405, "text/plain", b"controls are POST requests (with the page's token)\n",
+                           [("Allow", "POST")])
+            else:
+                self._send(404, "text/plain", b"not found\n")
+        except OSError:  # the client left, or stopped reading for `timeout` seconds
+            pass
+
+    def do_POST(self):
+        try:
+            if not self._host_ok():
+                return
+            if urlparse(self.path).path != "/control":
+                self._send(404, "text/plain", b"not found\n")
+                return
+            key, refused = self._read_control()
+            if refused is not None:
+                self._send(*refused)
+                return
+            try:
+                self.server.view._controls.put_nowait(key)
+            except queue.Full:
+                pass
+            self._send(200, "application/json", b'{"ok": true}')
+        except OSError:
+            pass
+
+    def _host_ok(self) -> bool:
+        name = _host_name(self.headers.get("Host", ""))
+        if name is not None and name in self.server.view._hosts:
+            return True
+        self._send(403, "text/plain", f"the Host header must name this machine ({', '.join(LOCAL_HOSTS)}); "
+                                      f"open {self.server.view.url}\n".encode())
+        return False
+
+    def _read_control(self) -> tuple[str | None, tuple[int, str, bytes] | None]:
+        """``(key, None)`` for an accepted ``POST /control``, else ``(None, (status, type, body))``."""
+        origin = self.headers.get("Origin")
+        if origin is not None and origin.lower() != f"http://{self.headers['Host'].strip().lower()}":
+            return None, (403, "text/plain", b"controls are accepted from this server's page only\n")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _MAX_BODY:
+            return None, (413 if length > _MAX_BODY else 400, "text/plain", b"bad request body\n")
+        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+        token = self.headers.get(TOKEN_HEADER) or form.get("token", [""])[0]
+        if not hmac.compare_digest(token.encode(), self.server.view.token.encode()):
+            return None, (403, "text/plain", b"missing or wrong control token (reload the page)\n")
+        key = form.get("key", [""])[0]
+        if key not in CONTROL_KEYS:
+            return None, (400, "text/plain", f"key must be one of {CONTROL_KEYS}\n".encode())
+        return key, None
+
+    def _send(self, code, ctype, body, headers=()):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in (*_SAFE_HEADERS, *headers):
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _stream(self):
+        view = self.server.view
+        self.send_response(200)
+        self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        for name, value in _SAFE_HEADERS:
+            self.send_header(name, value)
+        self.end_headers()
+        with view._cond:
+            view.clients += 1
+        try:
+            seq = 0
+            while True:
+                jpeg = view._wait_jpeg(seq, timeout=1.0)
+                if jpeg is None:
+                    if view._closed:
+                        return
+                    continue
+                seq, data = jpeg
+                self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                                 f"Content-Length: {len(data)}\r\n\r\n".encode())
+                self.wfile.write(data)
+                self.wfile.write(b"\r\n")
+                self.wfile.flush()
+        finally:
+            with view._cond:
+                view.clients -= 1

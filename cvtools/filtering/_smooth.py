@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from .._shared import BORDERS, check_choice, dtype_max, require, restore_dtype
+from ..io import bgr_to_rgb, rgb_to_bgr
 from ._common import (check_radius, fold_kernel, nonneg, odd_size, positive, prep, same_shape, separable,
                       window_limit, with_border)
 
@@ -262,8 +263,8 @@ def denoise(image, *, strength=None, template_size=7, search_size=21):
         if work.ndim == 2:
             out = cv2.fastNlMeansDenoising(work, None, h, t, s)
         else:
-            bgr = cv2.cvtColor(work, cv2.COLOR_RGB2BGR)  # the Colored variant converts BGR to Lab
-            out = cv2.cvtColor(cv2.fastNlMeansDenoisingColored(bgr, None, h, h, t, s), cv2.COLOR_BGR2RGB)
+            # The Colored variant converts BGR to Lab: OpenCV's channel order, so through io's swap.
+            out = bgr_to_rgb(cv2.fastNlMeansDenoisingColored(rgb_to_bgr(work), None, h, h, t, s))
     else:
         restoration = require("skimage.restoration", feature="cvtools.filtering.denoise")
         x = work.astype(np.float64) / top if work.dtype == np.uint16 else work
