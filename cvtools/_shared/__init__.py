@@ -7,6 +7,7 @@ from ._errors import (
     CvtoolsWarning,
     ImageReadError,
     ImageWriteError,
+    UsageError,
     VideoOpenError,
     VideoWriteError,
 )
@@ -17,7 +18,7 @@ from ._borders import BORDERS, cv2_border, scipy_mode
 from ._files import sha256_file
 
 __all__ = [
-    "CvtoolsError", "CvtoolsWarning", "ImageReadError", "ImageWriteError", "VideoOpenError",
+    "CvtoolsError", "CvtoolsWarning", "ImageReadError", "ImageWriteError", "UsageError", "VideoOpenError",
     "VideoWriteError", "check_image", "check_choice", "check_positive_int", "check_number", "check_unit", "IMAGE_DTYPES",
     "to_float32", "to_uint8", "to_uint16", "dtype_max", "restore_dtype", "require", "is_available",
     "EXTRAS", "BORDERS", "cv2_border", "scipy_mode", "sha256_file",

@@ -27,3 +27,7 @@ class VideoWriteError(CvtoolsError, OSError):
 
 class CvtoolsWarning(UserWarning):
     """Warnings issued by cvtools (never silent fallbacks: something the user should know)."""
+
+
+class UsageError(CvtoolsError, ValueError):
+    """A bad argument or option given by the user (the command line prints it and exits with status 2)."""
