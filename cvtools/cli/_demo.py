@@ -14,7 +14,7 @@ def register(sub) -> None:
                     "no camera opens, runs on the bundled sample video (two public-domain faces). Views: an "
                     "OpenCV window (keys: q quit, space pause, s snapshot, d next detector) when OpenCV has a "
                     "GUI backend, else a browser page with the MJPEG stream on 127.0.0.1; `none` with "
-                    "--output records an annotated video. Prints a summary at the end (--json for JSON).",
+                    "--output records an annotated video. Prints a summary at the end (--json: one JSON line).",
         epilog="Exit codes: 0 ok, 1 failure during the run, 2 usage error or a source that cannot be "
                "opened, 130 interrupted (Ctrl+C; the summary is still printed).")
     p.add_argument("--source", default=None, metavar="0|PATH|GLOB",
@@ -27,14 +27,20 @@ def register(sub) -> None:
                    help="gallery distance beyond which a face is 'unknown' (default 0.6; larger names more "
                         "faces, and more wrongly)")
     p.add_argument("--classifier", default=None, metavar="MODEL", help="classify each new track's crop")
-    p.add_argument("--style", default=None, metavar="K|IMAGE",
-                   help="show the video stylised: a built-in style index or a style image (method fast)")
+    styles = p.add_mutually_exclusive_group()
+    styles.add_argument("--style", default=None, metavar="IMAGE|K",
+                        help="show the video stylised (method fast) by a style image, or a built-in style as "
+                             "--builtin names it")
+    styles.add_argument("--builtin", default=None, metavar="K", type=_builtin_style,
+                        help="show the video stylised by a built-in style, named as in `cvtools style --builtin "
+                             "K`: an index 0-25, or a blend such as '3:0.5,12:0.5'")
     p.add_argument("--view", default="auto", choices=VIEWS,
                    help="auto (window if OpenCV can open one, else browser), window, browser or none")
     p.add_argument("--output", "-o", default=None, metavar="OUT.mp4", help="record the annotated video")
-    p.add_argument("--tracks", default=None, metavar="OUT.jsonl",
-                   help="write the boxes shown on each frame, one JSON line per frame: "
-                        '{"frame", "boxes": [{"track", "label", "box", "identity", "distance", "stale"}]}')
+    p.add_argument("--tracks", default=None, metavar="OUT.jsonl|-",
+                   help="write the boxes shown on each frame, one JSON line per frame ('-': on stdout): "
+                        '{"frame", "boxes": [{"track", "label", "score", "box", "stale", "identity", "distance"}]}'
+                        " (identity null: a face the gallery did not know)")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     p.add_argument("--every", type=int, default=DEFAULT_EVERY, metavar="N",
                    help=f"run the detector every N frames, tracking in between (default {DEFAULT_EVERY})")
@@ -46,8 +52,22 @@ def register(sub) -> None:
     p.add_argument("--realtime", action=argparse_bool(), default=None,
                    help="play files at their frame rate, dropping frames when slower (default: only "
                         "in the window and browser views)")
-    p.add_argument("--json", action="store_true", help="print the end summary as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the end summary as one JSON line on stdout (after the --tracks - lines)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress messages and no text summary (the browser view's URL and errors still show)")
     p.set_defaults(func=run)
+
+
+def _builtin_style(value: str) -> str:
+    import argparse
+
+    from cvtools.demo._run import BUILTIN_STYLE
+
+    if not BUILTIN_STYLE.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a built-in style: an index 0-25, or a blend such as "
+                                         f"'3:0.5,12:0.5' (a style image goes to --style IMAGE)")
+    return value.strip()
 
 
 def argparse_bool():
@@ -86,21 +106,28 @@ def _log(message: str) -> None:
 
 
 def run(args) -> int:
+    import os
+    import threading
+
     from cvtools._shared import VideoOpenError
     from cvtools.demo import run_demo
 
-    if args.view == "none" and args.output is None and args.max_frames is None:
-        _log("--view none without --output shows and records nothing; add --output OUT.mp4.")
+    # FFmpeg's own log ("moov atom not found" for a broken file) is not OpenCV's: it is set once, when
+    # OpenCV first starts FFmpeg. cvtools reports unreadable sources itself; OPENCV_FFMPEG_LOGLEVEL=16
+    # (or any level) set by the user still wins.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    log = (lambda message: None) if args.quiet else _log
+    if args.view == "none" and args.output is None and args.max_frames is None and args.tracks is None:
+        log("--view none without --output shows and records nothing; add --output OUT.mp4.")
 
     def on_start(info):
-        if info.get("url"):
-            print(f"cvtools demo: browser view at {info['url']} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+        if info.get("url"):  # said even with --quiet: the browser view is useless without it
+            _log(f"browser view at {info['url']} (Ctrl+C to stop)")
         else:
-            _log(f"running on {info['source']} ({info['view']} view)")
+            log(f"running on {info['source']} ({info['view']} view)")
 
-    tracks_file = open(args.tracks, "w", encoding="utf-8") if args.tracks else None
-    import threading
-
+    to_stdout = args.tracks == "-"
+    tracks_file = sys.stdout if to_stdout else open(args.tracks, "w", encoding="utf-8") if args.tracks else None
     stop = threading.Event()
     signalled = _stop_on_signals(stop)
 
@@ -109,21 +136,21 @@ def run(args) -> int:
 
     try:
         summary = run_demo(args.source, detector=args.detector, gallery=args.gallery,
-                           classifier=args.classifier, style=args.style, view=args.view, output=args.output,
-                           max_frames=args.max_frames, every=args.every, scale=args.scale,
-                           threshold=args.threshold, port=args.port,
-                           loop=True if args.loop else None, realtime=args.realtime, log=_log,
+                           classifier=args.classifier, style=args.builtin if args.builtin is not None else args.style,
+                           view=args.view, output=args.output, max_frames=args.max_frames, every=args.every,
+                           scale=args.scale, threshold=args.threshold, port=args.port,
+                           loop=True if args.loop else None, realtime=args.realtime, log=log,
                            on_start=on_start, on_frame=on_frame if tracks_file else None, stop=stop)
     except VideoOpenError as exc:
         print(f"cvtools demo: error: {exc}", file=sys.stderr)
         return 2
     finally:
-        if tracks_file is not None:
+        if tracks_file is not None and not to_stdout:
             tracks_file.close()
     if signalled and summary.stopped_by == "stop":
         summary.stopped_by = "interrupt"
     if args.json:
-        print(json.dumps(summary.to_dict(), indent=2))
-    else:
-        print(summary.format())
+        print(json.dumps(summary.to_dict()), flush=True)
+    elif not args.quiet:  # text on stderr when stdout carries the --tracks - lines
+        print(summary.format(), file=sys.stderr if to_stdout else sys.stdout, flush=True)
     return 130 if summary.stopped_by == "interrupt" else 0

@@ -29,20 +29,27 @@ def _text(canvas, text, org, scale, color, thickness):
 def label_text(item: dict) -> str:
     """The caption of one box: ``#id label [class]: identity (distance)``; a named face drops "face".
 
+    ``item`` is a :meth:`DemoBox.to_dict` dict: an ``identity`` key present with None (or "unknown") is a
+    face the gallery was asked about and did not know.
+
     >>> label_text({"track": 3, "label": "face", "identity": "ada", "distance": 0.412})
     '#3 ada (0.41)'
-    >>> label_text({"track": 4, "label": "face", "identity": "unknown", "distance": 0.8})
+    >>> label_text({"track": 4, "label": "face", "identity": None, "distance": 0.8})
     '#4 face: unknown (0.80)'
+    >>> label_text({"track": 5, "label": "face"})
+    '#5 face'
     """
-    named = item.get("identity") not in (None, "unknown") and item.get("label") == "face"
+    asked = "identity" in item
+    identity = item.get("identity")
+    named = identity not in (None, "unknown") and item.get("label") == "face"
     parts = [f"#{item['track']}" if item.get("track") is not None else "",
              "" if named else str(item.get("label", ""))]
     text = " ".join(p for p in parts if p)
     if item.get("class"):
         text += f" [{item['class']}]"
-    if item.get("identity") is not None:
+    if asked:
         dist = item.get("distance")
-        text += f"{' ' if named else ': '}{item['identity']}"
+        text += f"{' ' if named else ': '}{identity if identity is not None else 'unknown'}"
         if dist is not None and not (isinstance(dist, float) and math.isnan(dist)):
             text += f" ({dist:.2f})"
     return text
@@ -56,8 +63,9 @@ def draw_overlay(image: np.ndarray, items, *, status: str = "", paused: bool = F
     image : (H, W, 3) uint8 ndarray
         RGB frame; not modified.
     items : list of dict
-        One per box: ``box`` (xyxy), ``label``, optional ``track``, ``identity``, ``distance``, ``class``,
-        ``stale`` (drawn thinner: carried by the tracker, not seen by the detector this frame).
+        One per box (:meth:`DemoBox.to_dict`): ``box`` (xyxy), ``label``, optional ``track``, ``identity``,
+        ``distance``, ``class``, ``stale`` (drawn thinner: carried by the tracker, not seen by the detector
+        this frame).
     status : str
         Text for the top-left status bar (FPS, detector latency...).
 

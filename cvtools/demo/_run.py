@@ -2,108 +2,33 @@
 from __future__ import annotations
 
 import collections
-import math
 import os
+import re
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from .._shared import VideoOpenError
+from .._shared import UsageError, VideoOpenError
 from ._capture import FrameGrabber
+from ._items import DEFAULT_EVERY, DemoBox, DemoFrame, DemoSummary
 from ._overlay import draw_overlay
-from ._tracker import UNKNOWN, IoUTracker
+from ._stages import SCENE_CUT, Controls, Perception, Recorder, ShownTally, WindowView
 
 VIEWS = ("auto", "window", "browser", "none")
-#: Detector runs every this many frames by default: reaches >= 20 FPS end to end with face detection
-#: and a gallery on 640x360 video on a 2-core machine (see docs/demo.md).
-DEFAULT_EVERY = 3
 #: Gallery photos are enrolled as the mean descriptor of this many jittered crops (dlib's recommendation
 #: for reference faces: a steadier centre for each person; galleries are cached, so it is paid once).
 DEFAULT_GALLERY_JITTERS = 10
 #: Longest side the style network sees in --style (speed over detail for live video).
 STYLE_SIZE = 320
-#: Mean absolute difference (0-255) between 32 x 18 gray thumbnails of consecutive frames above which a
-#: frame starts a new shot: the tracker forgets its tracks and the detector runs at once, so that no name
-#: passes to whoever appears where someone was before the cut. Measured: the Hamilton clip's hard cuts
-#: 26-30; dissolves at most 12.6; camera motion in the bundled sample and a MOT20 street clip at most 4.1.
-SCENE_CUT = 20.0
 #: Speed class (``cvtools.detect.detectors()`` metadata) of the detectors the `d` key cycles through.
 CYCLE_SPEED = "real time"
 WINDOW_TITLE = "cvtools demo (q quit, space pause, s snapshot, d next detector)"
 #: Snapshots written per run at most (each a full-size PNG), so that no key or page can fill the disk.
 MAX_SNAPSHOTS = 100
-
-
-@dataclass
-class DemoSummary:
-    """What a demo run did; :meth:`format` is the end summary, :meth:`to_dict` its JSON form."""
-
-    source: str
-    view: str
-    detector: str
-    frames: int = 0
-    seconds: float = 0.0
-    fps: float = 0.0
-    dropped: int = 0
-    every: int = DEFAULT_EVERY
-    scale: float = 1.0
-    detector_runs: int = 0
-    scene_cuts: int = 0
-    detector_ms: float = 0.0
-    identify_ms: float = 0.0
-    detections: dict = field(default_factory=dict)
-    tracks: dict = field(default_factory=dict)
-    identities: dict = field(default_factory=dict)
-    boxes: int = 0
-    named_boxes: int = 0
-    identity_boxes: dict = field(default_factory=dict)
-    output: str | None = None
-    url: str | None = None
-    snapshots: list = field(default_factory=list)
-    stopped_by: str = "end"
-
-    @property
-    def named_share(self) -> float | None:
-        """Share of shown face boxes carrying a gallery name rather than "unknown" (None without a gallery)."""
-        if not self.identity_boxes and not self.named_boxes:
-            return None
-        total = sum(self.identity_boxes.values())
-        return self.named_boxes / total if total else None
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["named_share"] = self.named_share
-        return out
-
-    def format(self) -> str:
-        lines = [f"source: {self.source}",
-                 f"frames processed: {self.frames} in {self.seconds:.1f} s ({self.fps:.1f} FPS average"
-                 + (f", {self.dropped} stale frames dropped" if self.dropped else "") + ")",
-                 f"detector: {self.detector}, run on {self.detector_runs} frames (every {self.every}"
-                 + (f", scale {self.scale:g}" if self.scale != 1 else "")
-                 + (f", and at {self.scene_cuts} scene cuts" if self.scene_cuts else "")
-                 + f"), {self.detector_ms:.1f} ms average"]
-        dets = ", ".join(f"{k}: {v}" for k, v in sorted(self.detections.items())) or "none"
-        lines.append(f"detections per label: {dets}")
-        tracks = ", ".join(f"{k}: {v}" for k, v in sorted(self.tracks.items())) or "none"
-        lines.append(f"tracks per label: {tracks}")
-        if self.identity_boxes:
-            ids = ", ".join(f"{k} ({self.identities.get(k, 0)} tracks, {v} boxes)"
-                            for k, v in sorted(self.identity_boxes.items(), key=lambda kv: -kv[1]))
-            lines.append(f"identities seen: {ids}")
-            if self.named_share is not None:
-                lines.append(f"named boxes: {self.named_boxes}/{sum(self.identity_boxes.values())} "
-                             f"({100 * self.named_share:.0f}%)")
-        if self.output:
-            lines.append(f"recorded: {self.output}")
-        if self.snapshots:
-            lines.append(f"snapshots: {', '.join(self.snapshots)}")
-        lines.append(f"stopped by: {self.stopped_by}")
-        return "\n".join(lines)
+#: A built-in style as `cvtools style --builtin K` names it: an index, or a blend such as "3:0.5,12:0.5".
+BUILTIN_STYLE = re.compile(r"\s*\d+\s*(:\s*[0-9.]+\s*)?(,\s*\d+\s*(:\s*[0-9.]+\s*)?)*")
 
 
 def face_detectors() -> tuple[str, ...]:
@@ -151,18 +76,19 @@ def window_available() -> tuple[bool, str]:
 def resolve_view(view: str) -> str:
     """``auto`` -> ``window`` when an OpenCV window can open here, else ``browser``."""
     if view not in VIEWS:
-        raise ValueError(f"unknown view {view!r}; valid: {', '.join(VIEWS)}.")
+        raise UsageError(f"unknown view {view!r}; valid: {', '.join(VIEWS)}.")
     if view == "auto":
         return "window" if window_available()[0] else "browser"
     if view == "window":
         ok, why = window_available()
         if not ok:
-            raise ValueError(f"--view window is not possible: {why}. Use --view browser (or auto).")
+            raise UsageError(f"--view window is not possible: {why}. Use --view browser (or auto).")
     return view
 
 
 class _quiet_opencv:
-    """Silence OpenCV's log (below errors) inside the block; restores the previous level."""
+    """Silence OpenCV's own log inside the block (restored afterwards): where cvtools reports a failure
+    itself (a missing camera, an unreadable file), OpenCV's ``[ WARN:0@...]`` lines are noise."""
 
     def __enter__(self):
         import cv2
@@ -170,7 +96,7 @@ class _quiet_opencv:
         self._log = getattr(getattr(cv2, "utils", None), "logging", None)
         if self._log is not None:
             self._level = self._log.getLogLevel()
-            self._log.setLogLevel(self._log.LOG_LEVEL_ERROR)
+            self._log.setLogLevel(self._log.LOG_LEVEL_SILENT)
         return self
 
     def __exit__(self, *exc):
@@ -197,7 +123,8 @@ def open_source(source, *, log=None):
                 log(f"no camera could be opened (tried index 0: {exc}) - running on the bundled sample video "
                     f"{sample} instead; pass --source 0|PATH to choose.")
             return VideoSource(sample), f"sample {sample.name}", True
-    video = VideoSource(source)
+    with _quiet_opencv():  # a failure is a VideoOpenError that says why, not OpenCV's log lines
+        video = VideoSource(source)
     if hasattr(source, "read") and hasattr(source, "release"):
         label = f"capture {type(source).__name__}"
     elif video.is_live:
@@ -244,7 +171,11 @@ def load_gallery(path, **options):
 
 
 class _Style:
-    """Per-frame stylisation for --style K|IMAGE (``cvtools.generative.stylize``, method "fast")."""
+    """Per-frame stylisation for --style K|IMAGE (``cvtools.generative.stylize``, method "fast").
+
+    A built-in style is named as ``cvtools style --builtin K`` names it: an index or a blend
+    (``"3:0.5,12:0.5"``, see :data:`BUILTIN_STYLE`); any other string is a style image's path.
+    """
 
     def __init__(self, style):
         from .. import generative
@@ -253,6 +184,8 @@ class _Style:
         self._stylize = generative.stylize
         if isinstance(style, str) and style.strip().lstrip("-").isdigit():
             style = int(style)
+        elif isinstance(style, str) and BUILTIN_STYLE.fullmatch(style):
+            style = style.strip()
         elif isinstance(style, (str, os.PathLike)):
             style = read(style, "rgb")
         self.style = style
@@ -260,12 +193,6 @@ class _Style:
     def __call__(self, frame):
         # The network sees at most 320 px (about 4x faster than 480x360 native); the result is full size.
         return self._stylize(frame, self.style, method="fast", size=min(STYLE_SIZE, max(frame.shape[:2])))
-
-
-def _clip_box(box, w, h):
-    x1, y1, x2, y2 = (float(v) for v in box)
-    return [min(max(x1, 0.0), w - 1.0), min(max(y1, 0.0), h - 1.0), min(max(x2, 0.0), w - 1.0),
-            min(max(y2, 0.0), h - 1.0)]
 
 
 def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=None, style=None,
@@ -339,7 +266,7 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
     cvtools.VideoOpenError
         When the source cannot be opened (the message says why and suggests ``--source PATH``).
     ValueError
-        For an invalid option, or ``view="window"`` where no OpenCV window can open.
+        (cvtools' ``UsageError``) For an invalid option, or ``view="window"`` where no OpenCV window can open.
 
     Examples
     --------
@@ -348,289 +275,218 @@ def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=No
     >>> summary.frames, summary.stopped_by, summary.detections
     (3, 'max-frames', {'face': 2})
     """
-    import cv2
-
-    from .. import detect as detect_mod
-    from ..io import VideoSource, VideoWriter
-
-    if every is None or int(every) < 1:
-        raise ValueError(f"`every` must be an integer >= 1; got {every!r}.")
-    every = int(every)
-    if not (scale and 0 < float(scale) <= 1):
-        raise ValueError(f"`scale` must be in (0, 1]; got {scale!r}.")
-    scale = float(scale)
-    if max_frames is not None and int(max_frames) < 1:
-        raise ValueError(f"`max_frames` must be >= 1; got {max_frames!r}.")
-    if view not in VIEWS:
-        raise ValueError(f"unknown view {view!r}; valid: {', '.join(VIEWS)}.")
-    view = resolve_view(view)
+    every, scale, view = _check_options(every=every, scale=scale, max_frames=max_frames, view=view,
+                                        threshold=threshold)
     log = log or (lambda message: None)
     stop = stop or threading.Event()
-
     # Everything that can fail on bad arguments is built before the camera opens.
-    if isinstance(detector, str):
-        det_name, det = detector, detect_mod.get(detector)
-    else:
-        det_name, det = getattr(detector, "name", type(detector).__name__), detector
-    if threshold is not None and not float(threshold) > 0:
-        raise ValueError(f"`threshold` must be > 0; got {threshold!r}.")
-    gal_options = {} if threshold is None else {"threshold": float(threshold)}
-    if isinstance(detector, str) and detector in face_detectors():
-        gal_options["detector"] = det  # one face pipeline: the gallery's faces come from the same detector
-    gal = load_gallery(gallery, **gal_options) if isinstance(gallery, (str, os.PathLike)) else gallery
-    clf = None
-    if classifier is not None:
-        from .. import recognize
-
-        clf = recognize.load(classifier) if isinstance(classifier, (str, os.PathLike)) else classifier
-    styler = _Style(style) if style is not None else None
-
+    models = _build_models(detector, gallery=gallery, classifier=classifier, style=style, threshold=threshold)
     video, label, is_sample = open_source(source, log=log)
     interactive = view in ("window", "browser")
     if realtime is None:
         realtime = interactive and not video.is_live
     if loop is None:
         loop = is_sample and interactive and max_frames is None
-    reopen = (lambda src=video.source: VideoSource(src)) if loop and not video.is_live else None
-
-    grabber = FrameGrabber(video, drop_stale=video.is_live or realtime, queue_size=4,
-                           pace_fps=(video.fps or 25.0) if (realtime and not video.is_live) else None,
-                           reopen=reopen)
-    summary = DemoSummary(source=label, view=view, detector=det_name, every=every, scale=scale)
-    tracker = IoUTracker()
-    writer = server = None
-    window_open = False
-    det_ms = collections.deque(maxlen=30)
-    tick = collections.deque(maxlen=30)
-    detections_count = collections.Counter()
-    track_labels: dict[int, str] = {}
-    track_names: dict[int, str] = {}
-    identity_boxes = collections.Counter()
-    named_boxes = boxes_total = 0
-    det_total_ms = id_total_ms = 0.0
-    id_calls = 0
-    paused = False
-    refused_snapshots = 0
-    last = None  # (annotated, items) of the last frame, shown again while paused
-    thumb = None  # the previous frame, 32 x 18 gray, to notice scene cuts
-    cycle = [det_name]
-    t_start = time.perf_counter()
-    processed = 0
+    grabber = _grabber(video, realtime=realtime, loop=loop)
+    summary = DemoSummary(source=label, view=view, detector=models.detector_name, every=every, scale=scale)
+    session = _Session(summary, models, grabber, fps=video.fps or 25.0, every=every, scale=scale,
+                       reidentify=reidentify, output=output, max_frames=max_frames, snapshot_dir=snapshot_dir,
+                       log=log, on_frame=on_frame)
     try:
-        if view == "browser":
-            from ._server import MJPEGServer
-
-            server = MJPEGServer(port=port)
-            summary.url = server.url
+        session.start(port=port)
         if on_start:
             on_start({"source": label, "view": view, "url": summary.url, "sample": is_sample,
                       "fps": video.fps, "size": video.size})
-        grabber.start()
-        t_start = time.perf_counter()
-        while not stop.is_set():
-            if max_frames is not None and processed >= int(max_frames):
-                summary.stopped_by = "max-frames"
-                break
-            # Keys from the window or the page: q quit, space pause, s snapshot, d next detector.
-            keys = []
-            if server is not None:
-                while (k := server.poll_control()) is not None:
-                    keys.append(k)
-            if window_open:
-                code = cv2.waitKey(1 if not paused else 30) & 0xFF
-                if code != 255:
-                    keys.append({ord("q"): "q", 27: "q", ord(" "): "space", ord("s"): "s",
-                                 ord("d"): "d"}.get(code, ""))
-            quit_ = False
-            for k in keys:
-                if k == "q":
-                    quit_ = True
-                elif k == "space":
-                    paused = not paused
-                    log("paused" if paused else "resumed")
-                elif k == "s" and last is not None and len(summary.snapshots) >= MAX_SNAPSHOTS:
-                    if not refused_snapshots:  # said once
-                        log(f"snapshot not written: at most {MAX_SNAPSHOTS} per run")
-                    refused_snapshots += 1
-                elif k == "s" and last is not None:
-                    path = Path(snapshot_dir) / f"cvtools_demo_{processed:06d}.png"
-                    from ..io import write
-
-                    write(path, last[0])
-                    summary.snapshots.append(str(path))
-                    log(f"snapshot: {path}")
-                elif k == "d":
-                    new_name, det = _next_detector(det_name, cycle, detect_mod, log)
-                    if new_name != det_name:
-                        det_name = new_name
-                        summary.detector += f" -> {det_name}"
-                        tracker.reset()
-            if quit_:
-                summary.stopped_by = "quit"
-                break
-            if paused:
-                if server is not None and last is not None:
-                    server.set_stats(dict(_stats(summary, processed, tick, det_ms, last[1], det_name), paused=True))
-                if not window_open:
-                    time.sleep(0.03)
-                continue
-            item = grabber.read()
-            if item is None:
-                summary.stopped_by = "end"
-                break
-            index, frame = item
-            h, w = frame.shape[:2]
-            fresh = set()
-            thumb, cut = _scene_cut(frame, thumb)
-            if cut:
-                tracker.reset()
-                summary.scene_cuts += 1
-            if processed % every == 0 or cut:
-                small = frame
-                if scale != 1.0:
-                    small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),
-                                       interpolation=cv2.INTER_AREA)
-                t0 = time.perf_counter()
-                dets = det.detect(small)
-                if scale != 1.0 and len(dets):
-                    dets = dets.scale(w / small.shape[1], h / small.shape[0])
-                ms = 1000 * (time.perf_counter() - t0)
-                det_ms.append(ms)
-                det_total_ms += ms
-                summary.detector_runs += 1
-                detections_count.update(str(v) for v in dets.labels)
-                tracks = tracker.update(dets.xyxy, dets.labels, index, scores=dets.scores)
-                fresh = {t.track_id for t in tracks}
-                for t in tracks:
-                    track_labels.setdefault(t.track_id, t.label)
-                if gal is not None and len(dets):
-                    # Only faces are named: after `d`, eyes, codes or people must not be asked about.
-                    ask = [i for i, t in enumerate(tracks)
-                           if str(dets.labels[i]) == "face" and (t.identity is None or t.identity == UNKNOWN
-                                                                 or index - t.identified_at >= reidentify)]
-                    if ask:
-                        t0 = time.perf_counter()
-                        named = gal.identify(frame, dets[np.asarray(ask, np.intp)])
-                        id_total_ms += 1000 * (time.perf_counter() - t0)
-                        id_calls += 1
-                        names = named.identities if named.identities is not None else [None] * len(ask)
-                        dists = named.distances if named.distances is not None else [math.nan] * len(ask)
-                        for j, i in enumerate(ask):
-                            name = names[j] if names[j] is not None else UNKNOWN
-                            tracks[i].add_identity(name, float(dists[j]), index)
-                if clf is not None and len(dets):
-                    ask = [i for i, t in enumerate(tracks) if not t.classes]
-                    if ask:
-                        from .. import recognize
-
-                        classified = recognize.classify_detections(frame, dets[np.asarray(ask, np.intp)], clf)
-                        classes, probs = classified.data["class"], classified.data["class_score"]
-                        for j, i in enumerate(ask):
-                            tracks[i].add_class(str(classes[j]), float(probs[j]))
-            else:
-                tracker.predict(index)
-            items = []
-            for t in tracker.tracks:
-                entry = {"track": t.track_id, "label": t.label, "score": round(float(t.score), 3),
-                         "box": [round(v, 1) for v in _clip_box(t.box, w, h)], "stale": t.track_id not in fresh}
-                if t.identity is not None:
-                    entry["identity"] = t.identity
-                    entry["distance"] = None if math.isnan(t.distance) else round(t.distance, 3)
-                    identity_boxes[t.identity] += 1
-                    track_names[t.track_id] = t.identity  # the last name a track had
-                    if t.identity != UNKNOWN:
-                        named_boxes += 1
-                if t.class_label is not None:
-                    entry["class"] = t.class_label
-                items.append(entry)
-            boxes_total += len(items)
-            now = time.perf_counter()
-            tick.append(now)
-            shown = styler(frame) if styler is not None else frame
-            status = f"FPS {_fps(tick):.1f} | {det_name} {det_ms[-1] if det_ms else 0:.0f} ms | every {every}"
-            annotated = draw_overlay(shown, items, status=status)
-            if output is not None:
-                if writer is None:
-                    writer = VideoWriter(output, fps=video.fps or 25.0, size=(annotated.shape[1], annotated.shape[0]))
-                if annotated.shape[1::-1] != writer.size:  # an image sequence of mixed sizes
-                    writer.write(cv2.resize(annotated, writer.size, interpolation=cv2.INTER_AREA))
-                else:
-                    writer.write(annotated)
-            if server is not None:
-                server.publish(annotated, _stats(summary, processed + 1, tick, det_ms, items, det_name))
-            if view == "window":
-                window_open = _show(annotated)
-            last = (annotated, items)
-            processed += 1
-            if on_frame is not None:
-                on_frame(index, annotated, items)
+        session.run(stop)
     except KeyboardInterrupt:
         summary.stopped_by = "interrupt"
     finally:
-        elapsed = time.perf_counter() - t_start
-        grabber.stop()
-        if writer is not None:
-            writer.close()
-            summary.output = str(writer.path)
-        if server is not None:
-            server.close()
-        if window_open:
-            try:
-                cv2.destroyWindow(WINDOW_TITLE)
-                cv2.waitKey(1)
-            except cv2.error:
-                pass
+        session.close()
     if stop.is_set() and summary.stopped_by == "end":
         summary.stopped_by = "stop"
-    summary.frames = processed
-    summary.seconds = round(elapsed, 3)
-    summary.fps = round(processed / elapsed, 2) if elapsed > 0 else 0.0
-    summary.dropped = grabber.dropped
-    summary.detector_ms = round(det_total_ms / summary.detector_runs, 2) if summary.detector_runs else 0.0
-    summary.identify_ms = round(id_total_ms / id_calls, 2) if id_calls else 0.0
-    summary.detections = dict(detections_count)
-    summary.tracks = dict(collections.Counter(track_labels.values()))
-    summary.identities = dict(collections.Counter(track_names.values()))
-    summary.boxes = boxes_total
-    summary.named_boxes = named_boxes
-    summary.identity_boxes = dict(identity_boxes)
     return summary
 
 
-def _scene_cut(frame, previous):
-    """``(thumbnail, is_cut)``: the frame's 32 x 18 gray thumbnail, and whether it differs from ``previous``
-    by more than :data:`SCENE_CUT` (a new shot)."""
-    import cv2
+def _check_options(*, every, scale, max_frames, view, threshold) -> tuple[int, float, str]:
+    """``(every, scale, view)`` checked and resolved; ValueError naming the first bad option."""
+    if every is None or int(every) < 1:
+        raise UsageError(f"`every` must be an integer >= 1; got {every!r}.")
+    if not (scale and 0 < float(scale) <= 1):
+        raise UsageError(f"`scale` must be in (0, 1]; got {scale!r}.")
+    if max_frames is not None and int(max_frames) < 1:
+        raise UsageError(f"`max_frames` must be >= 1; got {max_frames!r}.")
+    if view not in VIEWS:
+        raise UsageError(f"unknown view {view!r}; valid: {', '.join(VIEWS)}.")
+    if threshold is not None and not float(threshold) > 0:
+        raise UsageError(f"`threshold` must be > 0; got {threshold!r}.")
+    return int(every), float(scale), resolve_view(view)
 
-    gray = frame if frame.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(frame[..., :3]), cv2.COLOR_RGB2GRAY)
-    small = cv2.resize(gray, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
-    if gray.dtype != np.uint8:  # uint16 or float frames: onto the 0-255 scale
-        small *= 255.0 / (65535.0 if gray.dtype == np.uint16 else 1.0)
-    return small, previous is not None and float(np.abs(small - previous).mean()) > SCENE_CUT
+
+@dataclass
+class _Models:
+    """What :func:`run_demo` builds from its arguments before the source opens."""
+
+    detector_name: str
+    detector: object
+    gallery: object = None
+    classifier: object = None
+    styler: object = None
 
 
-def _fps(tick) -> float:
-    if len(tick) < 2:
+def _build_models(detector, *, gallery, classifier, style, threshold) -> _Models:
+    from .. import detect
+
+    if isinstance(detector, str):
+        name, det = detector, detect.get(detector)
+    else:
+        name, det = getattr(detector, "name", type(detector).__name__), detector
+    if isinstance(gallery, (str, os.PathLike)):
+        options = {} if threshold is None else {"threshold": float(threshold)}
+        if isinstance(detector, str) and detector in face_detectors():
+            options["detector"] = det  # one face pipeline: the gallery's faces come from the same detector
+        gallery = load_gallery(gallery, **options)
+    if isinstance(classifier, (str, os.PathLike)):
+        from .. import recognize
+
+        classifier = recognize.load(classifier)
+    styler = _Style(style) if style is not None else None
+    return _Models(name, det, gallery=gallery, classifier=classifier, styler=styler)
+
+
+def _grabber(video, *, realtime: bool, loop: bool) -> FrameGrabber:
+    """The capture thread: newest frame only for cameras and real-time files, every frame otherwise."""
+    from ..io import VideoSource
+
+    reopen = (lambda src=video.source: VideoSource(src)) if loop and not video.is_live else None
+    return FrameGrabber(video, drop_stale=video.is_live or realtime, queue_size=4,
+                        pace_fps=(video.fps or 25.0) if (realtime and not video.is_live) else None,
+                        reopen=reopen)
+
+
+class _Session:
+    """One run of the demo: source -> perception (detect/track/identify/classify) -> outputs, frame by frame.
+
+    The outputs are the overlay, the recording (``output``), the browser view's server and the window,
+    and ``on_frame``; :meth:`close` releases all of them and the source, and completes the summary.
+    """
+
+    def __init__(self, summary, models, grabber, *, fps, every, scale, reidentify, output, max_frames,
+                 snapshot_dir, log, on_frame):
+        self.summary, self.grabber, self.log, self.on_frame = summary, grabber, log, on_frame
+        self.max_frames = None if max_frames is None else int(max_frames)
+        self.styler = models.styler
+        self.perception = Perception(models.detector_name, models.detector, gallery=models.gallery,
+                                     classifier=models.classifier, every=every, scale=scale, reidentify=reidentify)
+        self.tally = ShownTally()
+        self.recorder = Recorder(output, fps=fps) if output is not None else None
+        self.window = WindowView(WINDOW_TITLE) if summary.view == "window" else None
+        self.server = None
+        self.controls = Controls(summary, window=self.window, snapshot_dir=snapshot_dir,
+                                 max_snapshots=MAX_SNAPSHOTS, log=log, next_detector=self._next_detector)
+        self._cycle = [models.detector_name]
+        self._ticks = collections.deque(maxlen=30)  # times of the last frames shown: the FPS figure
+        self._last = None  # (annotated, items) of the last frame, shown again while paused
+        self.processed = 0
+        self._t_start = time.perf_counter()
+
+    def start(self, *, port: int) -> None:
+        """Open the browser view's server (``view="browser"``) and start capturing."""
+        if self.summary.view == "browser":
+            from ._server import MJPEGServer
+
+            self.server = self.controls.server = MJPEGServer(port=port)
+            self.summary.url = self.server.url
+        self.grabber.start()
+        self._t_start = time.perf_counter()
+
+    def run(self, stop: threading.Event) -> None:
+        """Process frames until the source ends, ``max_frames``, ``q`` or ``stop``; sets ``stopped_by``."""
+        while not stop.is_set():
+            if self.max_frames is not None and self.processed >= self.max_frames:
+                self.summary.stopped_by = "max-frames"
+                return
+            if self.controls.poll(self._last[0] if self._last else None, self.processed):
+                self.summary.stopped_by = "quit"
+                return
+            if self.controls.paused:
+                self._wait_paused()
+                continue
+            item = self.grabber.read()
+            if item is None:
+                self.summary.stopped_by = "end"
+                return
+            frame = self.perception.process(*item, self.processed)
+            self.tally.add(frame.boxes)
+            self._emit(frame)
+            self.processed += 1
+
+    def _emit(self, frame: DemoFrame) -> None:
+        """The outputs of one frame: overlay, recording, server, window, ``on_frame``."""
+        items = [b.to_dict() for b in frame.boxes]
+        self._ticks.append(time.perf_counter())
+        shown = self.styler(frame.image) if self.styler is not None else frame.image
+        latency = self.perception.latency
+        status = (f"FPS {_fps(self._ticks):.1f} | {self.perception.detector_name} "
+                  f"{latency[-1] if latency else 0:.0f} ms | every {self.perception.every}")
+        annotated = draw_overlay(shown, items, status=status)
+        if self.recorder is not None:
+            self.recorder.write(annotated)
+        if self.server is not None:
+            self.server.publish(annotated, self._stats(self.processed + 1, items))
+        if self.window is not None:
+            self.window.show(annotated)
+        self._last = (annotated, items)
+        if self.on_frame is not None:
+            self.on_frame(frame.index, annotated, items)
+
+    def _wait_paused(self) -> None:
+        if self.server is not None and self._last is not None:
+            self.server.set_stats(dict(self._stats(self.processed, self._last[1]), paused=True))
+        if self.window is None or not self.window.is_open:
+            time.sleep(0.03)  # the window's waitKey waits otherwise
+
+    def _stats(self, frame_number: int, items) -> dict:
+        latency = self.perception.latency
+        return {"source": self.summary.source, "frame": frame_number, "fps": round(_fps(self._ticks), 2),
+                "detector": self.perception.detector_name,
+                "detector_ms": round(latency[-1], 1) if latency else None,
+                "every": self.summary.every, "detections": items, "paused": False}
+
+    def _next_detector(self) -> None:
+        from .. import detect
+
+        current = self.perception.detector_name
+        name, det = _next_detector(current, self._cycle, detect, self.log)
+        if name != current:
+            self.perception.switch(name, det)
+            self.summary.detector += f" -> {name}"
+
+    def close(self) -> None:
+        """Release the source and every output (whatever stopped the run), then complete the summary."""
+        elapsed = time.perf_counter() - self._t_start
+        summary = self.summary
+        try:
+            self.grabber.stop()
+            if self.recorder is not None:
+                summary.output = self.recorder.close()
+            if self.server is not None:
+                self.server.close()
+            if self.window is not None:
+                self.window.close()
+        finally:
+            summary.frames = self.processed
+            summary.seconds = round(elapsed, 3)
+            summary.fps = round(self.processed / elapsed, 2) if elapsed > 0 else 0.0
+            summary.dropped = self.grabber.dropped
+            self.perception.report(summary)
+            self.tally.report(summary)
+
+
+def _fps(ticks) -> float:
+    if len(ticks) < 2:
         return 0.0
-    span = tick[-1] - tick[0]
-    return (len(tick) - 1) / span if span > 0 else 0.0
-
-
-def _stats(summary, frame, tick, det_ms, items, det_name) -> dict:
-    return {"source": summary.source, "frame": frame, "fps": round(_fps(tick), 2),
-            "detector": det_name, "detector_ms": round(det_ms[-1], 1) if det_ms else None,
-            "every": summary.every, "detections": items, "paused": False}
-
-
-def _show(annotated) -> bool:
-    import cv2
-
-    try:
-        cv2.imshow(WINDOW_TITLE, np.ascontiguousarray(annotated[..., ::-1]))
-    except cv2.error as exc:  # a build that claims a GUI but cannot open a window
-        raise VideoOpenError(f"cannot open an OpenCV window ({str(exc).strip().splitlines()[-1]}); "
-                             f"use --view browser.") from exc
-    return True
+    span = ticks[-1] - ticks[0]
+    return (len(ticks) - 1) / span if span > 0 else 0.0
 
 
 def _next_detector(current, cycle, detect_mod, log):

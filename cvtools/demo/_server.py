@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
+from .._shared import UsageError
+
 BOUNDARY = "cvtoolsframe"
 #: Keys the page can send (as the window's keys): quit, pause, snapshot, next detector.
 CONTROL_KEYS = ("q", "space", "s", "d")
@@ -85,7 +87,7 @@ class MJPEGServer:
     Raises
     ------
     ValueError
-        When the port cannot be bound (in use, or privileged).
+        (cvtools' ``UsageError``) When the port cannot be bound (in use, or privileged).
 
     Examples
     --------
@@ -109,7 +111,7 @@ class MJPEGServer:
         try:
             self._httpd = _HTTPServer((host, int(port)), _Handler, view=self, timeout=float(timeout))
         except OSError as exc:
-            raise ValueError(f"cannot serve on {host}:{port} ({exc.strerror or exc}); choose another "
+            raise UsageError(f"cannot serve on {host}:{port} ({exc.strerror or exc}); choose another "
                              f"--port, or 0 for a free one.") from exc
         self.host, self.port = self._httpd.server_address[:2]
         bound = str(self.host).lower()
