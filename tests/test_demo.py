@@ -799,3 +799,56 @@ def test_a_scene_cut_starts_new_tracks_so_names_do_not_pass_to_the_next_shot():
     steady = run_demo(FakeCamera(n=10, fps=500.0, frames=[dark] * 10), detector=BoxDetector(), gallery=NameGallery(),
                       view="none", every=4, realtime=False)
     assert steady.scene_cuts == 0 and steady.tracks == {"face": 1}
+
+
+def test_an_unknown_face_is_null_in_the_json_forms_and_unknown_on_screen():
+    from cvtools.demo import label_text
+
+    class NobodyGallery(NameGallery):
+        def identify(self, image, detections):
+            self.calls += 1
+            return detections.with_fields(identities=[None] * len(detections),
+                                          distances=np.full(len(detections), 0.81, np.float32))
+
+    items, frames = [], []
+    summary = run_demo(FakeCamera(n=4, fps=500.0), detector=BoxDetector(), gallery=NobodyGallery(), view="none",
+                       every=2, realtime=False, on_frame=lambda i, f, it: (items.append(it), frames.append(f)))
+    assert all(it[0]["identity"] is None and it[0]["distance"] == 0.81 for it in items)
+    assert summary.identities == {"unknown": 1} and summary.named_share == 0.0  # the Python form keeps the word
+    as_json = json.loads(json.dumps(summary.to_dict()))
+    assert as_json["identities"] == {} and as_json["identity_boxes"] == {}
+    assert as_json["unknown_tracks"] == 1 and as_json["unknown_boxes"] == summary.frames
+    assert "unknown" not in json.dumps(items) and label_text(items[0][0]) == "#1 face: unknown (0.81)"
+    # a box the gallery was not asked about has no identity key at all
+    plain = []
+    run_demo(FakeCamera(n=1), detector=BoxDetector(), view="none", on_frame=lambda i, f, it: plain.extend(it))
+    assert "identity" not in plain[0] and "distance" not in plain[0]
+
+
+def test_demo_items_are_documented_dataclasses():
+    import dataclasses
+
+    from cvtools.demo import DemoBox, DemoFrame, DemoSummary
+
+    assert all(dataclasses.is_dataclass(cls) for cls in (DemoBox, DemoFrame, DemoSummary))
+    for cls in (DemoBox, DemoFrame):  # every field is described
+        assert all(f"{f.name} :" in cls.__doc__ for f in dataclasses.fields(cls)), cls
+    box = DemoBox(2, "face", [1.0, 2.0, 3.0, 4.0], 0.5, stale=True, identified=True, identity="ada",
+                  distance=0.4, class_label="smile")
+    assert box.to_dict() == {"track": 2, "label": "face", "score": 0.5, "box": [1.0, 2.0, 3.0, 4.0], "stale": True,
+                             "identity": "ada", "distance": 0.4, "class": "smile"}
+
+
+def test_opencv_log_level_is_restored_after_a_failed_open():
+    level = cv2.utils.logging.getLogLevel()
+    with pytest.raises(VideoOpenError, match="camera 98"):
+        run_demo(98, detector=BoxDetector(), view="none")
+    assert cv2.utils.logging.getLogLevel() == level
+
+
+def test_bad_options_are_usage_errors():
+    from cvtools._shared import UsageError
+
+    for kwargs in ({"every": 0}, {"scale": 2.0}, {"max_frames": 0}, {"view": "tv"}, {"threshold": -1}):
+        with pytest.raises(UsageError):
+            run_demo(FakeCamera(), detector=BoxDetector(), **kwargs)

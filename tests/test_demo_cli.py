@@ -283,3 +283,57 @@ def test_small_face_options_are_gone_with_the_hog_detector():
     res = subprocess.run([sys.executable, "-m", "cvtools", "demo", "--help"], capture_output=True, text=True,
                          timeout=60, cwd=REPO, env=_env())
     assert res.returncode == 0 and "YuNet" in res.stdout and "--min-face" not in res.stdout
+
+
+def test_opencv_log_lines_do_not_reach_the_terminal(tmp_path):
+    """A missing camera or a broken file is reported by cvtools alone: no `[ WARN:0@...] cap_v4l...` lines."""
+    res = cvtools_demo("--source", "99", "--view", "none", "--max-frames", "1", timeout=60)
+    assert res.returncode == 2
+    assert "cvtools demo: error: cannot open camera 99" in res.stderr
+    assert "[ WARN" not in res.stderr and "[ERROR" not in res.stderr and "VIDEOIO" not in res.stderr, res.stderr
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"not a video" * 100)
+    res = cvtools_demo("--source", bad, "--view", "none", "--max-frames", "1", timeout=60)
+    assert res.returncode == 2 and "not a video OpenCV can decode" in res.stderr
+    # every line is cvtools' own (FFmpeg's "moov atom not found" included)
+    assert all(line.startswith("cvtools demo: ") for line in res.stderr.splitlines()), res.stderr
+
+
+def _sample() -> Path:
+    from cvtools.demo import find_sample_video
+
+    return find_sample_video(create=False)
+
+
+def test_json_is_one_line_after_the_per_frame_lines_and_quiet_prints_nothing(tmp_path):
+    res = cvtools_demo("--source", _sample(), "--view", "none", "--max-frames", "4", "--tracks", "-", "--json",
+                       "-q", timeout=120)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert len(lines) == 5 and res.stderr == ""
+    frames, summary = [json.loads(line) for line in lines[:4]], json.loads(lines[4])
+    assert [f["frame"] for f in frames] == [0, 1, 2, 3]
+    assert all(set(b) == {"track", "label", "score", "box", "stale"} for f in frames for b in f["boxes"])
+    assert summary["frames"] == 4 and summary["stopped_by"] == "max-frames"
+    assert summary["source"] == str(_sample()) and summary["identities"] == {} and summary["unknown_boxes"] == 0
+    # -q alone: neither the text summary nor progress messages; without -q the summary is on stdout
+    res = cvtools_demo("--source", _sample(), "--view", "none", "--max-frames", "2", "-q", timeout=120)
+    assert res.returncode == 0 and res.stdout == "" and res.stderr == ""
+    res = cvtools_demo("--source", _sample(), "--view", "none", "--max-frames", "2", timeout=120)
+    assert res.returncode == 0 and "frames processed: 2" in res.stdout and "running on" in res.stderr
+
+
+def test_builtin_styles_are_named_as_cvtools_style_names_them():
+    from cvtools.demo._run import _Style
+
+    assert _Style("7").style == 7 and _Style(" 3:0.5, 12:0.5 ").style == "3:0.5, 12:0.5"
+    for bad in ("x", "3:", "starry.jpg"):
+        res = cvtools_demo("--source", "99", "--builtin", bad, timeout=60)
+        assert res.returncode == 2 and "not a built-in style" in res.stderr and "3:0.5,12:0.5" in res.stderr
+    res = cvtools_demo("--source", "99", "--builtin", "3", "--style", "a.jpg", timeout=60)
+    assert res.returncode == 2 and "not allowed with argument" in res.stderr
+    help_ = subprocess.run([sys.executable, "-m", "cvtools", "demo", "--help"], capture_output=True, text=True,
+                           timeout=60, cwd=REPO, env=_env()).stdout
+    style_help = subprocess.run([sys.executable, "-m", "cvtools", "style", "--help"], capture_output=True,
+                                text=True, timeout=60, cwd=REPO, env=_env()).stdout
+    assert "--builtin K" in help_ and "--builtin K" in style_help and "'3:0.5,12:0.5'" in style_help
