@@ -5,7 +5,7 @@ from ._pipeline import format_value
 from ._registry import Op, list_ops
 
 
-def describe(op: Op) -> dict:
+def describe_op(op: Op) -> dict:
     """A JSON-able description of an operation: name, summary, extra, parameters."""
     return {
         "name": op.name,

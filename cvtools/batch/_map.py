@@ -1,26 +1,17 @@
 """Any per-item function on the batch engines: the runner's process pool (or Dask cluster), its worker
 set-up and its handling of dead workers, for work that is not "image in, image out" (e.g. running a
-detector over a data set for ``cvtools evaluate``)."""
+detector over a data set for ``cvtools evaluate``, or over files and videos for ``cvtools detect``)."""
 from __future__ import annotations
 
 import sys
-from concurrent.futures.process import BrokenProcessPool
 
 from .._shared import check_choice
-
-
-def call_task(task, item) -> dict:
-    """``{"result": task(item), "error": None}``, or the error message: one bad item never stops a job."""
-    from ._runner import _describe
-
-    try:
-        return {"result": task(item), "error": None}
-    except Exception as exc:
-        return {"result": None, "error": _describe(exc)}
+from ._engines import ENGINES, check_workers, cores, job_results, start_engine
+from ._worker import TaskResult
 
 
 def map_items(task, items, *, workers: int | None = None, engine: str = "local", scheduler: str | None = None,
-              chunk: int | None = None, progress: bool | None = None, desc: str = "batch"):
+              chunk: int | None = None, progress: bool | None = None, desc: str = "batch", unit: str = "img"):
     """Run ``task(item)`` for every item on the batch engines; yield ``(item, result, error)`` in input order.
 
     Parameters
@@ -39,84 +30,73 @@ def map_items(task, items, *, workers: int | None = None, engine: str = "local",
     chunk : int, optional
         Items per job (default: a few jobs per worker).
     progress : bool, optional
-        A progress bar on stderr (default: when stderr is a terminal).
-    desc : str
-        The progress bar's label.
+        A progress bar on stderr (default: when stderr is a terminal). Print other lines with
+        ``tqdm.write`` meanwhile, so that they appear above it.
+    desc, unit : str
+        The progress bar's label and unit.
 
     Yields
     ------
     (item, result, error)
-        ``error`` is None on success, else a message (``result`` is then None).
+        ``error`` is None on success, else a message (``result`` is then None). An item whose worker
+        process died (out of memory, a crash in native code) fails with a message that says so.
 
     Examples
     --------
     >>> [r for _, r, _ in map_items(abs, [-2, 3], workers=0)]
     [2, 3]
     """
-    from ._runner import _cores, _DaskEngine, _InlineEngine, _LocalEngine
-
-    check_choice(engine, ("local", "dask"), name="engine")
+    check_choice(engine, ENGINES, name="engine")
     items = list(items)
-    if workers is None:
-        workers = min(_cores(), max(1, len(items)))
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise ValueError(f"`workers` must be an integer >= 0 (0: run in this process); got {workers!r}.")
+    workers = check_workers(workers, default=min(cores(), max(1, len(items))))
     if progress is None:
         progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
     if not items:
         return
-    eng = (_InlineEngine() if workers == 0 and engine == "local"
-           else _LocalEngine(workers) if engine == "local" else _DaskEngine(workers or _cores(), scheduler))
-    slots = max(1, getattr(eng, "slots", 1))
+    eng = start_engine(engine, workers, scheduler)
     if chunk is None:
-        chunk = max(1, min(32, len(items) // (4 * slots)))
+        chunk = max(1, min(32, len(items) // (4 * max(1, eng.slots))))
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(items), unit="img", file=sys.stderr, desc=desc)
-    results: dict = {}
-    in_flight: dict = {}
-    starts = list(range(0, len(items), chunk))
-    nxt = 0
+        bar = tqdm(total=len(items), unit=unit, file=sys.stderr, desc=desc)
     cancel = True
     try:
-        def harvest(futures):
-            for fut in futures:
-                start = in_flight.pop(fut)
-                n = min(chunk, len(items) - start)
-                try:
-                    out = fut.result()["items"]
-                except BrokenProcessPool:
-                    out = [{"result": None, "error": "the worker process died (out of memory, or a crash in native "
-                                                     "code); it may be another item of the same job"}] * n
-                except Exception as exc:  # an engine failure (e.g. a lost Dask worker)
-                    from ._runner import _describe
-
-                    out = [{"result": None, "error": f"engine error: {_describe(exc)}"}] * n
-                for k, res in enumerate(out):
-                    results[start + k] = res
-                if bar is not None:
-                    bar.update(n)
-
-        for start in starts:
-            while len(in_flight) >= 3 * slots:
-                harvest(eng.wait_any(list(in_flight)))
-            job = {"task": task, "items": items[start:start + chunk]}
-            in_flight[eng.submit(job)] = start
-            harvest([f for f in in_flight if f.done()])
-            while nxt in results:
-                res = results.pop(nxt)
-                yield items[nxt], res["result"], res["error"]
-                nxt += 1
-        while in_flight:
-            harvest(eng.wait_any(list(in_flight)))
-        while nxt in results:
-            res = results.pop(nxt)
-            yield items[nxt], res["result"], res["error"]
-            nxt += 1
+        for index, result in _ordered(eng, task, items, chunk, bar):
+            yield items[index], result.value, result.error
         cancel = False
     finally:
         if bar is not None:
             bar.close()
         eng.close(cancel=cancel)
+
+
+def _ordered(eng, task, items, chunk: int, bar):
+    """``(index, TaskResult)`` in input order, with at most ``3 * slots`` jobs in flight."""
+    results: dict = {}
+    in_flight: dict = {}  # future -> index of its first item
+    nxt = 0
+
+    def harvest(futures):
+        for fut in futures:
+            start = in_flight.pop(fut)
+            n = min(chunk, len(items) - start)
+            out, _ = job_results(fut, n, TaskResult.failed)
+            results.update((start + k, res) for k, res in enumerate(out))
+            if bar is not None:
+                bar.update(n)
+
+    for start in range(0, len(items), chunk):
+        while len(in_flight) >= 3 * max(1, eng.slots):
+            harvest(eng.wait_any(list(in_flight)))
+        in_flight[eng.submit({"task": task, "items": items[start:start + chunk]})] = start
+        harvest([f for f in in_flight if f.done()])
+        while nxt in results:
+            yield nxt, results.pop(nxt)
+            nxt += 1
+    while in_flight:
+        harvest(eng.wait_any(list(in_flight)))
+        while nxt in results:
+            yield nxt, results.pop(nxt)
+            nxt += 1

@@ -1,9 +1,16 @@
 """The batch runner: stream a folder through a pipeline into a mirrored output folder.
 
-The parent process walks the input tree lazily, decides what is up to date (the manifest), and keeps
-a bounded number of jobs in flight on an engine: a local process pool, or a Dask cluster. A job is
-a few paths and the pipeline's JSON; workers read, process and write (atomically) themselves, so
-pixels never cross a process or network boundary. Only the parent writes the manifest.
+:func:`run` is three parts, each a small class a reader can follow on its own:
+
+* the **planner** (:class:`_Planner`) walks the input tree lazily and decides, from the resume
+  manifest, what each input needs: a :class:`PlannedFile` to ``"process"``, to ``"skip"`` (up to
+  date) or that has ``"fail"``\\ ed already (an output name clash, an unreadable file);
+* the **scheduler** (:class:`_Scheduler`) groups inputs into jobs (chunks sized so that a job takes
+  about a tenth of a second) and keeps a bounded number in flight on an engine (this process, a
+  local process pool or a Dask cluster, :mod:`._engines`); workers read, process and write
+  themselves (:mod:`._worker`), so pixels never cross a process boundary;
+* the **recorder** (:class:`~._report.Recorder`) turns each outcome into the report's counts, the
+  manifest's rows (only the parent writes the manifest), an ``on_file`` event and a progress tick.
 """
 from __future__ import annotations
 
@@ -14,22 +21,18 @@ import os
 import sys
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from .._shared import CvtoolsError, check_choice, sha256_file
+from .._shared import check_choice, sha256_file
+from ._engines import ENGINES, BatchEngineError, cores, check_workers, job_results, start_engine
 from ._manifest import Manifest
 from ._pipeline import Pipeline, derive_seed
-from ._registry import current_source
+from ._report import BatchReport, Recorder
+from ._worker import FileResult
 
-ENGINES = ("local", "dask")
-
-
-class BatchEngineError(CvtoolsError, RuntimeError):
-    """The engine could not be started (e.g. no Dask scheduler at the given address, or a script whose
-    worker processes would run it again because it lacks ``if __name__ == "__main__":``)."""
+FINGERPRINTS = ("stat", "content")
+_JOB_VERSION = 1
 
 
 class BatchInterrupted(KeyboardInterrupt):
@@ -39,352 +42,14 @@ class BatchInterrupted(KeyboardInterrupt):
     are complete and recorded, and the next run resumes.
     """
 
-    def __init__(self, report: "BatchReport"):
+    def __init__(self, report: BatchReport):
         super().__init__("the batch run was interrupted")
         self.report = report
 
 
-FINGERPRINTS = ("stat", "content")
-_JOB_VERSION = 1
-
-
-@dataclass
-class BatchReport:
-    """What a batch run did.
-
-    Attributes
-    ----------
-    processed : int
-        Input files processed successfully (all their outputs written).
-    skipped : int
-        Input files whose outputs were already up to date (resume).
-    failed : list of dict
-        ``{"path": input path, "error": message}`` for each input that failed.
-    seconds : float
-        Wall-clock duration of the run.
-    planned : int
-        Inputs that would be (``dry_run=True``) or were submitted for processing.
-    outputs : int
-        Output files written.
-    fused : int
-        Inputs decoded directly at reduced size (a leading ``resize:scale=1/2|1/4|1/8`` fused into
-        the JPEG decoder).
-    stopped : bool
-        True when ``fail_fast`` stopped the run early.
-    interrupted : bool
-        True when Ctrl+C (or SIGTERM, in the CLI) stopped the run (see :class:`BatchInterrupted`).
-    """
-
-    processed: int = 0
-    skipped: int = 0
-    failed: list = field(default_factory=list)
-    seconds: float = 0.0
-    planned: int = 0
-    outputs: int = 0
-    fused: int = 0
-    stopped: bool = False
-    interrupted: bool = False
-    dry_run: bool = False
-    engine: str = "local"
-    workers: int = 0
-    pipeline: str = ""
-    input: str = ""
-    output: str = ""
-
-    @property
-    def exit_code(self) -> int:
-        """The CLI's exit code: 0 when nothing failed, 1 when some files failed, 130 when interrupted."""
-        return 130 if self.interrupted else 1 if self.failed else 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def write_json(self, path) -> Path:
-        """Write the report as JSON (UTF-8) and return the path."""
-        path = Path(os.fspath(path))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
-
-    def summary(self) -> str:
-        rate = (self.processed / self.seconds) if self.seconds > 0 else 0.0
-        verb = "would process" if self.dry_run else "processed"
-        n = self.planned if self.dry_run else self.processed
-        text = (f"{verb} {n}, skipped {self.skipped} (up to date), failed {len(self.failed)} "
-                f"in {self.seconds:.2f} s")
-        if not self.dry_run and self.processed:
-            text += f" ({rate:.1f} files/s)"
-        if self.stopped:
-            text += "; stopped at the first failure (--fail-fast)"
-        if self.interrupted:
-            text += "; interrupted: run the same command again to resume"
-        return text
-
-
 # ---------------------------------------------------------------------------------------------
-# Worker side (runs in a pool process, a Dask worker, or inline)
+# Checks and paths
 # ---------------------------------------------------------------------------------------------
-
-_PIPELINES: dict[str, tuple] = {}
-def _write(dst: str, image, quality, fsync: bool) -> int:
-    """Encode and write atomically (cvtools.write, fsync optional); returns the size in bytes.
-
-    Skipping fsync saves milliseconds per file; the rename alone still means a killed run leaves
-    either the complete file or nothing.
-    """
-    from ..io import write
-
-    path = Path(dst)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return write(path, image, quality=quality, fsync=fsync).stat().st_size
-
-
-def _init_worker(threads: int | None, parent: int | None = None) -> None:
-    """Give each worker process its share of cores: OpenCV's threads now, torch's and numba's
-    (read from the environment when they are first imported, e.g. by the face descriptors) unless the
-    user set them. With ``parent`` (a local pool), also leave Ctrl+C to the parent, which stops the
-    run in order, and exit when the parent process ends."""
-    import os
-    import signal
-    import sys
-
-    import cv2
-
-    if parent is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        _exit_with(parent)
-
-    n = max(1, int(threads or 1))
-    cv2.setNumThreads(n)
-    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ.setdefault(var, str(n))
-    if "torch" in sys.modules:  # already imported (fork): its pool is sized; resize it
-        sys.modules["torch"].set_num_threads(n)
-
-
-def _exit_with(pid: int) -> None:
-    """End this worker process as soon as process ``pid`` (the batch parent) has ended.
-
-    A parent killed with SIGKILL runs no cleanup; without this its workers would wait for jobs for
-    ever, and keep the fork server and the resource tracker alive with them. The workers are the
-    fork server's children, so neither ``os.getppid()`` nor ``PR_SET_PDEATHSIG`` sees the batch
-    process end; a pidfd does (Linux >= 5.3; it also fires for a parent that is dead but not yet
-    reaped), elsewhere the pid is polled twice a second.
-    """
-    import select
-    import threading
-
-    def watch():
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            os._exit(1)
-        except (AttributeError, OSError):
-            fd = None
-        if fd is not None:
-            poller = select.poll()
-            poller.register(fd, select.POLLIN)
-            while not poller.poll():
-                pass
-            os._exit(1)
-        while True:
-            time.sleep(0.5)
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except OSError:
-                pass
-
-    threading.Thread(target=watch, name="cvtools-batch-parent-watch", daemon=True).start()
-
-
-def _describe(exc: BaseException) -> str:
-    msg = str(exc) or type(exc).__name__
-    if not isinstance(exc, OSError) and not msg.startswith("cannot"):
-        msg = f"{type(exc).__name__}: {msg}"
-    for note in getattr(exc, "__notes__", ()) or ():
-        msg += f" ({note})"
-    return msg
-
-
-def _pipelines(spec: str) -> tuple[Pipeline, Pipeline]:
-    """The pipeline for ``spec`` and the same without its first step (cached per process)."""
-    cached = _PIPELINES.get(spec)
-    if cached is None:
-        if len(_PIPELINES) > 16:
-            _PIPELINES.clear()
-        full = Pipeline(json.loads(spec))
-        cached = _PIPELINES[spec] = (full, full[1:])
-    return cached
-
-
-def _process_one(item: dict, job: dict) -> dict:
-    token = current_source.set((str(item["src"]), item.get("rel")))
-    try:
-        return _process_one_in_context(item, job)
-    finally:
-        current_source.reset(token)
-
-
-def _process_one_in_context(item: dict, job: dict) -> dict:
-    from ..io import probe, read
-
-    src = item["src"]
-    fused = False
-    try:
-        pipeline, tail = _pipelines(job["pipeline"])
-        reduce = job.get("reduce", 1)
-        steps = pipeline
-        if reduce > 1:
-            info = probe(src)
-            if (info["format"] == "JPEG" and info["mode"] in ("RGB", "YCbCr")
-                    and info["width"] % reduce == 0 and info["height"] % reduce == 0):
-                fused = True
-                steps = tail
-        image = read(src, reduce=reduce if fused else 1)
-    except Exception as exc:
-        return {"results": [], "fused": False, "error": _describe(exc)}
-    results = []
-    for dst, seed in item["outputs"]:
-        try:
-            out = steps(image, seed=seed)
-            size = _write(dst, out, job.get("quality"), job.get("fsync", False))
-            results.append([dst, size, None])
-        except Exception as exc:
-            results.append([dst, None, _describe(exc)])
-    return {"results": results, "fused": fused, "error": None}
-
-
-def process_job(job: dict) -> dict:
-    """Process a job: one or more input files, each read once and written once per output.
-
-    ``job`` holds only paths and text: ``items`` (a list of ``{"src": path, "outputs": [[dst,
-    seed], ...]}``), ``pipeline`` (JSON), ``quality``, ``reduce``, ``fsync``. Returns ``{"items":
-    [{"results": [[dst, size or None, error or None]], "fused": bool, "error": message or None}],
-    "seconds": float}``; a bad file never raises. A job with a ``task`` (a function, see
-    :func:`map_items`) calls it on each item instead: ``{"result": ..., "error": message or None}``.
-    """
-    t0 = time.perf_counter()
-    if job.get("task") is not None:
-        from ._map import call_task
-
-        items = [call_task(job["task"], item) for item in job["items"]]
-    else:
-        items = [_process_one(item, job) for item in job["items"]]
-    return {"items": items, "seconds": time.perf_counter() - t0}
-
-
-# ---------------------------------------------------------------------------------------------
-# Engines: submit(job) -> future; wait_any(futures) -> done set; close()
-# ---------------------------------------------------------------------------------------------
-
-class _InlineEngine:
-    """Run jobs in this process (``workers=0``): for debugging and tiny jobs."""
-
-    slots = 1
-
-    def submit(self, job):
-        f = Future()
-        f.set_result(process_job(job))
-        return f
-
-    def wait_any(self, futures):
-        return set(futures)
-
-    def close(self, cancel=False):
-        pass
-
-
-class _LocalEngine:
-    def __init__(self, workers: int):
-        import multiprocessing as mp
-
-        self.workers = workers
-        self.slots = workers
-        self._threads = max(1, _cores() // workers)
-        methods = mp.get_all_start_methods()
-        if "forkserver" in methods:
-            # fork() from a parent with threads (tqdm's monitor, sqlite) can deadlock; forkserver
-            # forks clean children from a small server that has cvtools and OpenCV preloaded.
-            self._ctx = mp.get_context("forkserver")
-            self._ctx.set_forkserver_preload(["cvtools.batch._preload"])
-        else:
-            self._ctx = mp.get_context("spawn")
-        self._pool = None
-        self._start()
-
-    def _start(self):
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx,
-                                         initializer=_init_worker, initargs=(self._threads, os.getpid()))
-
-    def submit(self, job):
-        try:
-            return self._pool.submit(process_job, job)
-        except BrokenProcessPool:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._start()
-            return self._pool.submit(process_job, job)
-
-    def wait_any(self, futures):
-        return wait(futures, return_when=FIRST_COMPLETED).done
-
-    def close(self, cancel=False):
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=cancel)
-
-
-class _DaskEngine:
-    def __init__(self, workers: int, scheduler: str | None):
-        from .._shared import require
-
-        self._distributed = require("distributed", feature='cvtools.batch.run(engine="dask")')
-        import logging
-
-        self._cluster = None
-        if scheduler:
-            try:
-                self.client = self._distributed.Client(scheduler)
-            except (OSError, TimeoutError) as exc:
-                raise BatchEngineError(f"cannot connect to the Dask scheduler at {scheduler!r}: {exc}") from exc
-        else:
-            self._cluster = self._distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                silence_logs=logging.ERROR)
-            self.client = self._distributed.Client(self._cluster)
-        nthreads = sum(self.client.nthreads().values()) or workers
-        self.slots = max(1, nthreads)
-        self.workers = self.slots
-        if self._cluster is not None:  # our own workers: one OpenCV thread each (a shared cluster is left alone)
-            self.client.run(_init_worker, 1)
-
-    def submit(self, job):
-        return self.client.submit(process_job, job, pure=False)
-
-    def wait_any(self, futures):
-        return self._distributed.wait(list(futures), return_when="FIRST_COMPLETED").done
-
-    def close(self, cancel=False):
-        try:
-            self.client.close()
-        finally:
-            if self._cluster is not None:
-                self._cluster.close()
-
-
-# ---------------------------------------------------------------------------------------------
-# Parent side
-# ---------------------------------------------------------------------------------------------
-
-def _cores() -> int:
-    """CPU cores this process may use (the affinity mask, e.g. a container's cpuset)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
 
 _GUARD = 'if __name__ == "__main__":'
 
@@ -518,6 +183,282 @@ def _globs(value, name):
     return tuple(out)
 
 
+
+@dataclass(frozen=True)
+class _Settings:
+    """The checked arguments of one :func:`run`."""
+
+    src_root: Path
+    out_root: Path
+    pipeline: Pipeline
+    engine: str
+    workers: int
+    scheduler: str | None
+    recursive: bool
+    include: tuple
+    exclude: tuple
+    fmt: str | None
+    quality: int | None
+    overwrite: bool
+    fail_fast: bool
+    dry_run: bool
+    progress: bool
+    copies: int
+    copy_suffix: bool
+    seed: int | None
+    reduce: int
+    fingerprint: str
+    fsync: bool
+
+    @property
+    def input_is_dir(self) -> bool:
+        return self.src_root.is_dir()
+
+    @property
+    def job_key(self) -> str:
+        """What an output's manifest row must match besides its input: pipeline, quality, fusing."""
+        blob = json.dumps({"v": _JOB_VERSION, "pipeline": self.pipeline.hash, "quality": self.quality,
+                           "fuse": self.reduce}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _check_numbers(*, copies, quality, seed) -> None:
+    if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
+        raise ValueError(f"`copies` must be an integer >= 1; got {copies!r}.")
+    if quality is not None and (isinstance(quality, bool) or not isinstance(quality, int)
+                                or not 0 <= quality <= 100):
+        raise ValueError(f"`quality` must be an integer in 0..100; got {quality!r}.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"`seed` must be an integer; got {seed!r}.")
+
+
+def _roots(input, output) -> tuple[Path, Path]:
+    """The resolved input and output roots; the output may be neither the input folder nor inside it."""
+    src_root = Path(os.fspath(input)).expanduser()
+    if not src_root.exists():
+        raise FileNotFoundError(f"input {str(src_root)!r} does not exist.")
+    src_root = src_root.resolve()
+    out_root = Path(os.fspath(output)).expanduser().resolve()
+    if src_root.is_dir() and _is_within(out_root, src_root):
+        where = "the input folder" if out_root == src_root else "inside the input folder"
+        raise ValueError(f"output {str(out_root)!r} is {where} {str(src_root)!r}; choose a folder outside it "
+                         f"(cvtools never writes inside INPUT).")
+    if out_root.exists() and not out_root.is_dir():
+        raise ValueError(f"output {str(out_root)!r} exists and is not a folder.")
+    return src_root, out_root
+
+
+def _settings(input, output, pipeline, *, engine, workers, fingerprint, fuse, copies, quality, seed,
+              format, include, exclude, copy_suffix, progress, dry_run, scheduler, **flags) -> _Settings:
+    """Check every argument of :func:`run` (before a file is read or a worker started)."""
+    pipeline = pipeline if isinstance(pipeline, Pipeline) else Pipeline(pipeline)
+    check_choice(engine, ENGINES, name="engine")
+    check_choice(fingerprint, FINGERPRINTS, name="fingerprint")
+    workers = check_workers(workers, default=cores())
+    if engine == "dask" and workers == 0:
+        workers = cores()
+    _check_numbers(copies=copies, quality=quality, seed=seed)
+    fmt = _normalize_format(format)
+    include, exclude = _globs(include, "include"), _globs(exclude, "exclude")
+    src_root, out_root = _roots(input, output)
+    pipeline.check_available()
+    if workers > 0 and not dry_run and (engine == "local" or scheduler is None):
+        site = _unguarded_main_call()
+        if site is not None:
+            raise BatchEngineError(
+                f"{site[0]}, line {site[1]}: cvtools.batch.run() with worker processes is called at the top "
+                f"level of the script. Worker processes import the main script again, and would run it "
+                f"again; put the call under `{_GUARD}` (or pass workers=0).")
+    if progress is None:
+        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return _Settings(
+        src_root=src_root, out_root=out_root, pipeline=pipeline, engine=engine, workers=workers,
+        scheduler=scheduler, include=include, exclude=exclude, fmt=fmt, quality=quality, dry_run=dry_run,
+        progress=bool(progress), copies=copies, copy_suffix=copies > 1 if copy_suffix is None else bool(copy_suffix),
+        seed=seed, reduce=pipeline.leading_reduce() if fuse else 1, fingerprint=fingerprint, **flags)
+
+
+# ---------------------------------------------------------------------------------------------
+# Planner: walk the inputs, decide from the manifest
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One input as the planner decided it: ``action`` is ``"process"``, ``"skip"`` (up to date) or
+    ``"fail"`` (``error`` says why); ``outputs`` are ``(name relative to OUTPUT, path, seed)``."""
+
+    action: str
+    path: Path
+    rel: str
+    fingerprint: str | None = None
+    outputs: tuple = ()
+    error: str | None = None
+
+
+class _Planner:
+    """Walks the input tree lazily and decides what each input needs, from the resume manifest."""
+
+    def __init__(self, settings: _Settings, manifest: Manifest):
+        self.s = settings
+        self.manifest = manifest
+        self._key = settings.job_key
+
+    def inputs(self):
+        """(path, relative path) of every input, lazily."""
+        s = self.s
+        return _iter_inputs(s.src_root, recursive=s.recursive, include=s.include, exclude=s.exclude,
+                            avoid=s.out_root)
+
+    def __iter__(self):
+        for path, rel in self.inputs():
+            yield self.decide(path, rel)
+
+    def _outputs(self, path: Path, rel: str) -> tuple[tuple, str | None]:
+        """The ``(name, path, seed)`` of each output of ``path``, and a problem that forbids writing them."""
+        s = self.s
+        outs, problem = [], None
+        for i, name in enumerate(_output_names(rel, s.fmt, s.copies, s.copy_suffix)):
+            out_path = s.out_root / name
+            if (s.input_is_dir and _is_within(out_path, s.src_root)) or out_path == path:
+                problem = (f"output {str(out_path)!r} would be inside the input folder or replace the input; "
+                           f"not written")
+            other = self.manifest.claim(name, rel)
+            if other is not None:
+                problem = f"output {name!r} is also the output of {other!r} (same name, different extension)"
+            outs.append((name, out_path, None if s.seed is None else derive_seed(s.seed, rel, i)))
+        return tuple(outs), problem
+
+    def decide(self, path: Path, rel: str) -> PlannedFile:
+        outs, problem = self._outputs(path, rel)
+        fp = None
+        if problem is None:
+            try:
+                fp = _fingerprint(path, self.s.fingerprint)
+            except OSError as exc:
+                problem = f"cannot read {str(path)!r}: {exc.strerror or exc}."
+        if problem is not None:
+            return PlannedFile("fail", path, rel, error=problem)
+        done = not self.s.overwrite and all(self.manifest.is_done(name, fp, f"{self._key}:{seed}", out)
+                                            for name, out, seed in outs)
+        return PlannedFile("skip" if done else "process", path, rel, fp, outs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduler: chunks of inputs as jobs on an engine, a bounded number in flight
+# ---------------------------------------------------------------------------------------------
+
+class _Scheduler:
+    """Groups planned inputs into jobs and keeps a bounded number in flight on the engine.
+
+    A job holds ``chunk`` inputs, adapted so that a job takes about ``target`` seconds (one input
+    per job at first; more when inputs are quick, so that per-job overhead stays small). At most
+    ``3 * slots`` jobs are in flight, so the walk of the input tree is consumed as results come back.
+    The engine starts with the first job: a run with nothing to do starts no workers.
+    """
+
+    def __init__(self, settings: _Settings, recorder: Recorder):
+        self.s = settings
+        self.recorder = recorder
+        self.engine = None
+        self.in_flight: dict = {}  # future -> the PlannedFiles of its job
+        self.pending: list = []    # planned but not submitted yet (less than one chunk)
+        self.chunk = 1
+        self._limit = 2
+        self._target = 0.25 if settings.engine == "dask" else 0.1
+        self._per_file = None
+        self._job = {"pipeline": json.dumps(settings.pipeline.to_list(), sort_keys=True),
+                     "quality": settings.quality, "reduce": settings.reduce, "fsync": bool(settings.fsync)}
+
+    def add(self, entry: PlannedFile) -> None:
+        self.pending.append(entry)
+        if len(self.pending) >= self.chunk:
+            self._submit()
+
+    def flush(self) -> None:
+        """Submit what is pending (a last, partial chunk)."""
+        if self.pending:
+            self._submit()
+
+    def _start(self) -> None:
+        self.engine = start_engine(self.s.engine, self.s.workers, self.s.scheduler)
+        self.recorder.report.workers = getattr(self.engine, "workers", self.s.workers)
+        self._limit = max(2, 3 * self.engine.slots)
+
+    def _submit(self) -> None:
+        batch, self.pending = self.pending, []
+        if self.engine is None:
+            self._start()
+        while len(self.in_flight) >= self._limit:
+            self._harvest(self.engine.wait_any(list(self.in_flight)))
+        items = [{"src": str(e.path), "rel": e.rel, "outputs": [[str(p), seed] for _, p, seed in e.outputs]}
+                 for e in batch]
+        self.in_flight[self.engine.submit({**self._job, "items": items})] = batch
+        self._harvest([f for f in self.in_flight if f.done()])  # early: prompt fail-fast, steady bar
+
+    def _harvest(self, futures) -> None:
+        for fut in futures:
+            batch = self.in_flight.pop(fut)
+            results, seconds = job_results(fut, len(batch), FileResult.failed)
+            if seconds is not None:
+                self._adapt(seconds / max(1, len(results)))
+            for entry, result in zip(batch, results):
+                self.recorder.finish(entry, result)
+
+    def _adapt(self, seconds: float) -> None:
+        self._per_file = seconds if self._per_file is None else 0.8 * self._per_file + 0.2 * seconds
+        self.chunk = max(1, min(32, int(self._target / max(self._per_file, 1e-4))))
+
+    def drain(self) -> None:
+        """Wait for every job in flight; with ``fail_fast``, cancel those not started after a failure."""
+        report = self.recorder.report
+        while self.in_flight:
+            if self.s.fail_fast and report.failed:
+                report.stopped = True
+                for fut in list(self.in_flight):
+                    if fut.cancel():  # not started yet: neither processed nor failed
+                        self.recorder.tick(len(self.in_flight.pop(fut)))
+                if not self.in_flight:
+                    break
+            self._harvest(self.engine.wait_any(list(self.in_flight)))
+
+    def close(self, *, interrupted: bool) -> None:
+        """Stop the engine; after an interrupt, record the jobs that finished meanwhile (not redone)."""
+        if self.engine is not None:
+            try:
+                self.engine.close(cancel=bool(self.in_flight))
+            except Exception:  # pragma: no cover - shutting down after an interrupt
+                traceback.print_exc(file=sys.stderr)
+        if interrupted:
+            for fut in list(self.in_flight):
+                try:
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        self._harvest([fut])
+                except Exception:  # pragma: no cover - an engine already closed: the next run redoes it
+                    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# run: planner -> scheduler -> recorder
+# ---------------------------------------------------------------------------------------------
+
+def _walk(planner: _Planner, scheduler: _Scheduler, recorder: Recorder) -> None:
+    """Every input through the planner, to the recorder (skipped, failed, dry run) or the scheduler."""
+    s, report = planner.s, recorder.report
+    for entry in planner:
+        if s.fail_fast and report.failed:
+            report.stopped = True
+            return
+        if entry.action == "fail":
+            recorder.fail(entry.path, entry.error)
+        elif entry.action == "skip":
+            recorder.skip(entry)
+        else:
+            recorder.plan(entry)
+            if not s.dry_run:
+                scheduler.add(entry)
+    scheduler.flush()
+
+
 def run(input, output, pipeline=(), *, workers: int | None = None, engine: str = "local",
         scheduler: str | None = None, recursive: bool = True, include=None, exclude=None,
         format: str | None = None, quality: int | None = None, overwrite: bool = False,
@@ -577,8 +518,8 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
         How resume recognises an unchanged input: size and modification time (fast), or a SHA-256
         of the content.
     on_file : callable, optional
-        Called in this process with an event dict per input: ``{"action": "process" | "skip" |
-        "done" | "fail", "input": path, "outputs": [...], "error": message}``.
+        Called in this process with a :class:`FileEvent` per input (``action``: ``"process"`` (dry
+        run), ``"skip"``, ``"done"`` or ``"fail"``; ``path``, ``outputs``, ``error``).
 
     Returns
     -------
@@ -606,225 +547,32 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
     """
     t0 = time.perf_counter()
     _check_not_rerun_by_a_worker()
-    pipeline = pipeline if isinstance(pipeline, Pipeline) else Pipeline(pipeline)
-    check_choice(engine, ENGINES, name="engine")
-    check_choice(fingerprint, FINGERPRINTS, name="fingerprint")
-    if workers is None:
-        workers = _cores()
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise ValueError(f"`workers` must be an integer >= 0 (0: run in this process); got {workers!r}.")
-    if engine == "dask" and workers == 0:
-        workers = _cores()
-    if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
-        raise ValueError(f"`copies` must be an integer >= 1; got {copies!r}.")
-    if quality is not None and (isinstance(quality, bool) or not isinstance(quality, int)
-                                or not 0 <= quality <= 100):
-        raise ValueError(f"`quality` must be an integer in 0..100; got {quality!r}.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"`seed` must be an integer; got {seed!r}.")
-    fmt = _normalize_format(format)
-    include, exclude = _globs(include, "include"), _globs(exclude, "exclude")
-    src_root = Path(os.fspath(input)).expanduser()
-    if not src_root.exists():
-        raise FileNotFoundError(f"input {str(src_root)!r} does not exist.")
-    src_root = src_root.resolve()
-    out_root = Path(os.fspath(output)).expanduser().resolve()
-    input_is_dir = src_root.is_dir()
-    if input_is_dir and _is_within(out_root, src_root):
-        raise ValueError(f"output {str(out_root)!r} is {'the input folder' if out_root == src_root else 'inside the input folder'}"
-                         f" {str(src_root)!r}; choose a folder outside it (cvtools never writes inside INPUT).")
-    if out_root.exists() and not out_root.is_dir():
-        raise ValueError(f"output {str(out_root)!r} exists and is not a folder.")
-    pipeline.check_available()
-    if workers > 0 and not dry_run and (engine == "local" or scheduler is None):
-        site = _unguarded_main_call()
-        if site is not None:
-            raise BatchEngineError(
-                f"{site[0]}, line {site[1]}: cvtools.batch.run() with worker processes is called at the top "
-                f"level of the script. Worker processes import the main script again, and would run it "
-                f"again; put the call under `{_GUARD}` (or pass workers=0).")
-    if progress is None:
-        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
-
-    reduce = pipeline.leading_reduce() if fuse else 1
-    spec = json.dumps(pipeline.to_list(), sort_keys=True)
-    job_key = hashlib.sha256(json.dumps(
-        {"v": _JOB_VERSION, "pipeline": pipeline.hash, "quality": quality, "fuse": reduce},
-        sort_keys=True).encode()).hexdigest()[:32]
-
-    report = BatchReport(dry_run=dry_run, engine=engine, workers=workers, pipeline=str(pipeline),
-                         input=str(src_root), output=str(out_root))
+    s = _settings(input, output, pipeline, engine=engine, workers=workers, fingerprint=fingerprint, fuse=fuse,
+                  copies=copies, quality=quality, seed=seed, format=format, include=include, exclude=exclude,
+                  copy_suffix=copy_suffix, progress=progress, dry_run=dry_run, scheduler=scheduler,
+                  recursive=recursive, overwrite=overwrite, fail_fast=fail_fast, fsync=fsync)
+    report = BatchReport(dry_run=dry_run, engine=engine, workers=s.workers, pipeline=str(s.pipeline),
+                         input=str(s.src_root), output=str(s.out_root))
     if not dry_run:
-        out_root.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest(out_root, dry_run=dry_run or not out_root.exists(), durable=fsync)
-    bar = None
-    eng = None
-    in_flight: dict = {}  # future -> list of (src_path, src_rel, fingerprint, outs), one per file
-    pending: list = []    # files planned but not yet submitted (at most one chunk)
-    chunk = 1             # files per job, adapted so that a job takes about `target` seconds
-    target = 0.25 if engine == "dask" else 0.1
-    per_file = None
-
-    def emit(event):
-        if on_file is not None:
-            on_file(event)
-
-    def tick():
-        if bar is not None:
-            bar.update(1)
-            if report.failed:
-                bar.set_postfix(failed=len(report.failed), refresh=False)
-
-    def finish_file(meta, res):
-        src_path, src_rel, fp, outs = meta
-        errors = [] if res["error"] is None else [res["error"]]
-        written = []
-        for (out_rel, out_path, _seed), result in zip(outs, res["results"]):
-            _dst, size, err = result
-            if err is None:
-                manifest.record(out_rel, src_rel, fp, f"{job_key}:{_seed}", size)
-                written.append(str(out_path))
-            else:
-                manifest.forget(out_rel)
-                errors.append(err if copies == 1 else f"{Path(out_rel).name}: {err}")
-        report.outputs += len(written)
-        report.fused += int(bool(res.get("fused")))
-        if errors:
-            report.failed.append({"path": str(src_path), "error": "; ".join(errors)})
-            emit({"action": "fail", "input": str(src_path), "outputs": written, "error": "; ".join(errors)})
-        else:
-            report.processed += 1
-            emit({"action": "done", "input": str(src_path), "outputs": written, "error": None})
-        tick()
-
-    def finish(fut):
-        nonlocal per_file, chunk
-        metas = in_flight.pop(fut)
-        try:
-            res = fut.result()
-            items = res["items"]
-            seconds = res["seconds"] / max(1, len(items))
-            per_file = seconds if per_file is None else 0.8 * per_file + 0.2 * seconds
-            chunk = max(1, min(32, int(target / max(per_file, 1e-4))))
-        except BrokenProcessPool:
-            items = [{"results": [], "fused": False,
-                      "error": "the worker process died while processing this file (out of memory, or "
-                               "a crash in native code); it may be another file of the same job"}] * len(metas)
-        except Exception as exc:  # an engine failure (e.g. a lost Dask worker)
-            items = [{"results": [], "fused": False, "error": f"engine error: {_describe(exc)}"}] * len(metas)
-        for meta, item in zip(metas, items):
-            finish_file(meta, item)
-
-    def submit(batch):
-        nonlocal eng, limit
-        if eng is None:  # started on the first job, so a run with nothing to do starts no workers
-            eng = (_InlineEngine() if workers == 0 and engine == "local"
-                   else _LocalEngine(workers) if engine == "local" else _DaskEngine(workers, scheduler))
-            report.workers = getattr(eng, "workers", workers)
-            limit = max(2, 3 * eng.slots)
-        while len(in_flight) >= limit:
-            for fut in eng.wait_any(list(in_flight)):
-                finish(fut)
-        job = {"items": [{"src": str(m[0]), "rel": m[1], "outputs": [[str(p), sd] for _, p, sd in m[3]]} for m in batch],
-               "pipeline": spec, "quality": quality, "reduce": reduce, "fsync": bool(fsync)}
-        in_flight[eng.submit(job)] = list(batch)
-        for fut in [f for f in in_flight if f.done()]:  # harvest early: prompt fail-fast, steady bar
-            finish(fut)
-
-    limit = 2
+        s.out_root.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(s.out_root, dry_run=dry_run or not s.out_root.exists(), durable=fsync)
+    recorder = Recorder(report, manifest, on_file=on_file, job_key=s.job_key, copies=copies)
+    planner, jobs = _Planner(s, manifest), _Scheduler(s, recorder)
     interrupted = False
     try:
         if manifest.existed and not dry_run:
             manifest.remove_stale_temporaries()
-        if progress:
-            from tqdm import tqdm
-
-            total = sum(1 for _ in _iter_inputs(src_root, recursive=recursive, include=include,
-                                                exclude=exclude, avoid=out_root))
-            try:  # a pseudo-terminal may report a 0x0 size, which would hide the bar
-                size = os.get_terminal_size(sys.stderr.fileno())
-                dynamic = size.columns > 0 and size.lines > 0
-            except (OSError, ValueError, AttributeError):
-                dynamic = False
-            bar = tqdm(total=total, unit="img", file=sys.stderr, dynamic_ncols=dynamic,
-                       ncols=None if dynamic else 100, nrows=None if dynamic else 24,
-                       desc="dry run" if dry_run else "batch", smoothing=0.1)
-        for src_path, src_rel in _iter_inputs(src_root, recursive=recursive, include=include,
-                                              exclude=exclude, avoid=out_root):
-            if fail_fast and report.failed:
-                report.stopped = True
-                break
-            names = _output_names(src_rel, fmt, copies, copies > 1 if copy_suffix is None else copy_suffix)
-            outs, problem = [], None
-            for i, name in enumerate(names):
-                out_path = out_root / name
-                if (input_is_dir and _is_within(out_path, src_root)) or out_path == src_path:
-                    problem = (f"output {str(out_path)!r} would be inside the input folder or replace the input; "
-                               f"not written")
-                other = manifest.claim(name, src_rel)
-                if other is not None:
-                    problem = f"output {name!r} is also the output of {other!r} (same name, different extension)"
-                outs.append((name, out_path, None if seed is None else derive_seed(seed, src_rel, i)))
-            if problem is None:
-                try:
-                    fp = _fingerprint(src_path, fingerprint)
-                except OSError as exc:
-                    problem = f"cannot read {str(src_path)!r}: {exc.strerror or exc}."
-            if problem is not None:
-                report.failed.append({"path": str(src_path), "error": problem})
-                emit({"action": "fail", "input": str(src_path), "outputs": [], "error": problem})
-                tick()
-                continue
-            if not overwrite and all(manifest.is_done(n, fp, f"{job_key}:{s}", p) for n, p, s in outs):
-                report.skipped += 1
-                emit({"action": "skip", "input": str(src_path), "outputs": [str(p) for _, p, _ in outs],
-                      "error": None})
-                tick()
-                continue
-            report.planned += 1
-            if dry_run:
-                emit({"action": "process", "input": str(src_path), "outputs": [str(p) for _, p, _ in outs],
-                      "error": None})
-                tick()
-                continue
-            pending.append((src_path, src_rel, fp, outs))
-            if len(pending) >= chunk:
-                batch, pending = pending, []
-                submit(batch)
-        if pending and not report.stopped:
-            batch, pending = pending, []
-            submit(batch)
-        while in_flight:
-            if report.failed and fail_fast:
-                report.stopped = True
-                for fut in list(in_flight):
-                    if fut.cancel():  # not started yet: neither processed nor failed
-                        for _ in in_flight.pop(fut):
-                            tick()
-                if not in_flight:
-                    break
-            for fut in eng.wait_any(list(in_flight)):
-                finish(fut)
+        if s.progress:
+            recorder.start_bar(sum(1 for _ in planner.inputs()))
+        _walk(planner, jobs, recorder)
+        jobs.drain()
         if fail_fast and report.failed:
             report.stopped = True
     except KeyboardInterrupt:  # Ctrl+C, or SIGTERM in the CLI: stop in order, then say what was done
         interrupted = True
     finally:
-        cancel = bool(in_flight)
-        if eng is not None:
-            try:
-                eng.close(cancel=cancel)
-            except Exception:  # pragma: no cover - shutting down after an interrupt
-                traceback.print_exc(file=sys.stderr)
-        if interrupted:  # jobs that finished while the pool shut down are recorded, not redone
-            for fut in list(in_flight):
-                try:
-                    if fut.done() and not fut.cancelled() and fut.exception() is None:
-                        finish(fut)
-                except Exception:  # pragma: no cover - an engine already closed: the next run redoes it
-                    pass
-        if bar is not None:
-            bar.close()
+        jobs.close(interrupted=interrupted)
+        recorder.close()
         manifest.close()
     report.seconds = round(time.perf_counter() - t0, 3)
     if interrupted:

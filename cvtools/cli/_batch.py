@@ -41,9 +41,11 @@ def add_run_options(p, *, fuse: bool = True) -> None:
     if fuse:
         p.add_argument("--no-fuse", dest="fuse", action="store_false",
                        help="never fuse a leading resize:scale=0.5/0.25/0.125 into the JPEG decoder")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no per-file failure lines")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress bar and no summary line (failures are still printed, on stderr)")
     p.add_argument("--verbose", "-v", action="store_true", help="also print every file written or skipped")
-    p.add_argument("--json", action="store_true", help="print the report as JSON instead of the summary")
+    p.add_argument("--json", action="store_true",
+                   help="print the report as one JSON line on stdout instead of the summary")
 
 
 def register(sub) -> None:
@@ -70,6 +72,13 @@ def _error(command: str, exc) -> int:
     msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
     print(f"cvtools {command}: error: {msg}", file=sys.stderr)
     return 2
+
+
+def _say(command: str, message: str) -> None:
+    """``cvtools COMMAND: message`` on stderr, above the progress bar when one is shown."""
+    from tqdm import tqdm
+
+    tqdm.write(f"cvtools {command}: {message}", file=sys.stderr)
 
 
 def shown(text: str) -> str:
@@ -114,17 +123,14 @@ def execute(args, pipeline, *, command: str, copies: int = 1, seed=None, copy_su
     """Run the batch described by ``args`` and print the results; returns the exit code."""
     from cvtools.batch import BatchInterrupted, PipelineError, run as batch_run
 
-    quiet = args.quiet or args.json
-
-    def on_file(event):
-        action = event["action"]
-        if action == "fail" and not quiet:
-            print(f"FAILED {shown(event['input'])}: {_escaped(event['error'])}", flush=True)
-        elif action == "process" and not args.json:  # dry run
-            print(f"would write {', '.join(map(shown, event['outputs']))}  <- {shown(event['input'])}")
-        elif args.verbose and not args.json and action in ("done", "skip"):
-            verb = "wrote" if action == "done" else "up to date"
-            print(f"{verb} {', '.join(map(shown, event['outputs']))}")
+    def on_file(event):  # a cvtools.batch.FileEvent
+        if event.action == "fail":  # failures are printed even with --quiet, above the progress bar
+            _say(command, f"{shown(event.path)}: {_escaped(event.error)}")
+        elif event.action == "process" and not args.json:  # dry run
+            print(f"would write {', '.join(map(shown, event.outputs))}  <- {shown(event.path)}")
+        elif args.verbose and not args.json and event.action in ("done", "skip"):
+            verb = "wrote" if event.action == "done" else "up to date"
+            print(f"{verb} {', '.join(map(shown, event.outputs))}")
 
     try:
         with _sigterm_as_interrupt():
@@ -142,8 +148,8 @@ def execute(args, pipeline, *, command: str, copies: int = 1, seed=None, copy_su
     if args.report:
         report.write_json(args.report)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    else:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    elif not args.quiet or report.interrupted:
         print(report.summary())
         if report.fused and not args.quiet:
             print(f"({report.fused} JPEG(s) decoded directly at reduced size for the leading resize; "

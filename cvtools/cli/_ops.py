@@ -32,9 +32,7 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from cvtools.batch import get_op, list_ops
-    from cvtools.batch._describe import describe, ops_markdown, signature_text
-    from cvtools.batch._pipeline import format_value
+    from cvtools.batch import describe_op, format_value, get_op, list_ops, ops_markdown, signature_text
 
     if args.name is not None:
         try:
@@ -45,7 +43,7 @@ def _run(args) -> int:
     else:
         ops = list_ops()
     if args.json:
-        data = [describe(op) for op in ops]
+        data = [describe_op(op) for op in ops]
         print(json.dumps(data[0] if args.name else data, indent=2, default=repr))
         return 0
     if args.markdown:
