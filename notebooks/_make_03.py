@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 from skimage import data
 import cvtools
 from cvtools import recognize, metrics, viz
-from cvtools.identify import Gallery, describe
+from cvtools.identify import Gallery, describe_detections
 
 SMALL = os.environ.get("CVTOOLS_NOTEBOOK_TEST") == "1"   # the test suite runs this notebook small and fast
 work = Path(tempfile.mkdtemp())
@@ -223,8 +223,8 @@ scene = np.full((300, 560, 3), 90, np.uint8)
 scene[20:254, 10:210] = cv2.resize(hopper, (200, 234))
 scene[40:260, 300:520] = cv2.resize(np.ascontiguousarray(astronaut[:, ::-1]), (220, 220))  # mirrored
 det = gallery.identify(scene)
-for d in describe(scene, det):
-    print(d["identity"], d["distance"], d["position"], d["size"], d["colour"])
+for d in describe_detections(scene, det):
+    print(d["identity"], d["distance"], d["position"], d["size"], d["color"])
 plt.figure(figsize=(7, 4)); plt.imshow(viz.draw_detections(scene, det)); plt.axis("off");
 """)
 

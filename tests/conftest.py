@@ -40,7 +40,7 @@ def rng() -> np.random.Generator:
 #: Doctests (by their name) that need extras; `make test-core` fails when one is missing here.
 DOCTEST_EXTRAS = {
     "cvtools.demo._sample.sample_frames": ("viz",),           # Grace Hopper's photo is matplotlib sample data
-    "cvtools.generative._style_fast.Stylizer": ("style",),
+    "cvtools.generative._style.Stylizer": ("style",),
     "cvtools.identify._gallery.Gallery": ("face",),               # builds a face-dlib-hog gallery
 }
 

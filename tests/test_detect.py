@@ -423,3 +423,23 @@ def test_qr_byte_payloads_decode_the_same_with_both_backends(payload):
     img = np.asarray(zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode).to_image(scale=4))
     for backend in ("zxing", "opencv"):
         assert get("qr", backend=backend).detect(img).texts.tolist() == ["caf\u00e9"], backend
+
+
+# -------------------------------------------------------------- codes: no silent backend fallbacks (#14)
+def test_opencv_code_backend_reads_only_its_formats_and_says_so():
+    assert get("qr", backend="opencv").formats == ("QRCode",)
+    assert get("barcode", backend="opencv").formats == ("EAN13", "EAN8", "UPCA", "UPCE")
+    with pytest.raises(ValueError, match=r"cannot read format\(s\) 'MicroQRCode'.*pip install \"cvtools\[codes\]\""):
+        get("qr", backend="opencv", formats=["QRCode", "MicroQRCode"])
+    with pytest.raises(ValueError, match=r"cannot read format\(s\) 'Code128'"):
+        get("barcode", backend="opencv", formats="Code128")
+
+
+def test_auto_code_backend_without_zxing_is_explicit(monkeypatch):
+    from cvtools.detect import _codes
+
+    monkeypatch.setattr(_codes, "is_available", lambda module: False)
+    qr = get("qr")
+    assert qr.backend == "opencv" and qr.formats == ("QRCode",)
+    with pytest.raises(ImportError, match=r'needs zxing-cpp: pip install "cvtools\[codes\]"'):
+        get("barcode")

@@ -12,7 +12,7 @@ import pytest
 
 import cvtools
 from cvtools.detect import Detections
-from cvtools.identify import Gallery, colour_name, describe
+from cvtools.identify import Gallery, color_name, describe_detections
 
 # The face tests need dlib (the face extra) and, through `faces`, matplotlib's sample photo (the viz extra).
 
@@ -373,16 +373,26 @@ def test_describe():
     det = Detections([[0, 60, 40, 90], [40, 30, 80, 60]], labels=["a", "b"], texts=["hello", None],
                      landmarks=np.zeros((2, 5, 2)), identities=["x", None], distances=[0.25, None],
                      data={"class": ["cat", "dog"]})
-    out = describe(img, det)
-    assert [d["colour"] for d in out] == ["yellow", "blue"]
+    out = describe_detections(img, det)
+    assert [d["color"] for d in out] == ["yellow", "blue"]
     assert out[0]["position"] == "bottom-left" and out[1]["position"] == "centre"
     assert out[0]["relative_size"] == pytest.approx(40 * 30 / (90 * 120), abs=1e-5)
     assert out[0]["text"] == "hello" and "text" not in out[1]
     assert out[0]["identity"] == "x" and out[0]["distance"] == 0.25 and "identity" not in out[1]
     assert out[1]["class"] == "dog" and len(out[0]["landmarks"]) == 5
     json.dumps(out)
-    assert describe(np.zeros((10, 10), np.uint8), Detections([[0, 0, 5, 5]]))[0]["colour"] == "black"
-    assert colour_name((255, 255, 255)) == "white"
+    assert describe_detections(np.zeros((10, 10), np.uint8), Detections([[0, 0, 5, 5]]))[0]["color"] == "black"
+    assert color_name((255, 255, 255)) == "white"
+
+
+@pytest.mark.parametrize("old, new", [("describe", "describe_detections"), ("colour_name", "color_name"),
+                                      ("dominant_colour", "dominant_color"), ("COLOURS", "COLORS")])
+def test_deprecated_colour_spellings_warn_and_still_work(old, new):
+    import cvtools.identify as ident
+
+    with pytest.warns(DeprecationWarning, match=f"cvtools.identify.{old} is deprecated.*use cvtools.identify.{new}"):
+        obj = getattr(ident, old)
+    assert obj is getattr(ident, new) and old not in ident.__all__
 
 
 def _cli(*args):

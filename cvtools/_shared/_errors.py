@@ -31,3 +31,12 @@ class CvtoolsWarning(UserWarning):
 
 class UsageError(CvtoolsError, ValueError):
     """A bad argument or option given by the user (the command line prints it and exits with status 2)."""
+
+
+class CvtoolsRuntimeWarning(CvtoolsWarning, RuntimeWarning):
+    """Something at run time went another way than asked, and the result is still right (e.g. a slower
+    backend was used); ``except``/``filterwarnings`` on either ``CvtoolsWarning`` or ``RuntimeWarning``."""
+
+
+class ImageMetadataWarning(CvtoolsWarning):
+    """An image's metadata (EXIF) could not be parsed; the pixels were read, the metadata ignored."""

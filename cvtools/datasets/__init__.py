@@ -27,7 +27,10 @@ import os
 from pathlib import Path
 
 from .._shared import check_choice
-from ._dataset import FORMATS, Dataset, DatasetError, Problem, Reporter, Sample, SaveSummary, image_size
+from ._dataset import FORMATS, WRITERS, Dataset, DatasetError, Problem, Reporter, Sample, SaveSummary, image_size
+from . import _coco, _folder, _voc, _yolo
+
+WRITERS.update(coco=_coco.save, yolo=_yolo.save, voc=_voc.save, folder=_folder.save)
 
 __all__ = ["load", "detect_format", "Dataset", "Sample", "DatasetError", "Problem", "SaveSummary", "FORMATS",
            "image_size"]
@@ -40,8 +43,6 @@ def detect_format(path) -> str:
     YOLO when it has a ``data.yaml`` (or ``images/`` and ``labels/``), COCO when it has a COCO JSON
     (in ``annotations/`` or itself), and class folders when its sub-folders hold images.
     """
-    from . import _coco, _voc, _yolo
-
     path = Path(os.fspath(path))
     if not path.exists():
         raise FileNotFoundError(f"data set {str(path)!r} does not exist.")
@@ -104,7 +105,6 @@ def load(path, format: str = "auto", *, split: str | None = None, images=None, c
     Dataset
     """
     check_choice(format, ("auto",) + FORMATS, name="format")
-    from . import _coco, _folder, _voc, _yolo
 
     path = Path(os.fspath(path)).expanduser()
     if format == "auto":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..detect._detections import Detections
+from .._shared._detections import Detections
 from ._dataset import (Dataset, DatasetError, Sample, box_problem, image_size, output_names, place_image,
                        refuse_classification, write_text)
 

@@ -12,9 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from .._shared import CvtoolsError, check_choice
-from ..detect._detections import Detections
+from .._shared._detections import Detections
 
 FORMATS = ("coco", "yolo", "voc", "folder")
+#: format -> ``save(dataset, root, *, link, summary)``, filled by ``cvtools.datasets`` from the format
+#: modules (which import this one: the table keeps the imports one way).
+WRITERS: dict = {}
 
 
 class DatasetError(CvtoolsError, ValueError):
@@ -360,7 +363,6 @@ class Dataset(Sequence):
         Every file is written atomically (a temporary file in the same folder, then a rename).
         """
         check_choice(format, FORMATS, name="format")
-        from . import _coco, _folder, _voc, _yolo
 
         root = Path(os.fspath(path)).expanduser()
         if root.exists() and not root.is_dir():
@@ -369,7 +371,7 @@ class Dataset(Sequence):
             raise FileExistsError(f"output folder {str(root)!r} is not empty; choose another folder or pass "
                                   f"overwrite=True (cvtools convert --overwrite).")
         root.mkdir(parents=True, exist_ok=True)
-        writer = {"coco": _coco.save, "yolo": _yolo.save, "voc": _voc.save, "folder": _folder.save}[format]
+        writer = WRITERS[format]
         summary = SaveSummary(str(root), format, classes=len(self._classes))
         writer(self, root, link=bool(link), summary=summary)
         return summary

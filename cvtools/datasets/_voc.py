@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..detect._detections import Detections
+from .._shared._detections import Detections
 from ._dataset import (Dataset, DatasetError, Sample, box_problem, image_size, output_names, place_image,
                        refuse_classification, write_text)
 

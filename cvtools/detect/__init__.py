@@ -17,7 +17,7 @@ Examples
 >>> len(det.detect(np.zeros((120, 160, 3), np.uint8)))
 0
 """
-from ._detections import Detections, nms_indices
+from .._shared._detections import Detections, nms_indices
 from ._base import Detector, DetectorInfo, detectors, get, register_detector
 from ._models import ModelIntegrityError, model_path
 

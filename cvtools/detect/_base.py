@@ -8,8 +8,8 @@ from typing import Callable
 
 import numpy as np
 
-from .._shared import EXTRAS, check_image, is_available
-from ._detections import Detections
+from .._shared import EXTRAS, as_uint8, check_image, is_available
+from .._shared._detections import Detections
 
 __all__ = ["Detector", "DetectorInfo", "get", "detectors", "register_detector", "auto_min_size", "margin_to_score",
            "score_to_margin"]
@@ -185,17 +185,6 @@ def get(name: str, **options) -> Detector:
 
 
 # ---------------------------------------------------------------------------- image preparation
-def as_uint8(image: np.ndarray) -> np.ndarray:
-    """The image as uint8 without copying when it already is (float taken as [0, 1], uint16 scaled)."""
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype == np.uint16:
-        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    if image.dtype == np.bool_:
-        return image.astype(np.uint8) * 255
-    return np.clip(np.rint(np.nan_to_num(image.astype(np.float32, copy=False)) * 255), 0, 255).astype(np.uint8)
-
-
 def to_gray_u8(image: np.ndarray) -> np.ndarray:
     """uint8 gray (luma, ITU-R BT.601 as OpenCV), alpha ignored."""
     import cv2
@@ -203,16 +192,6 @@ def to_gray_u8(image: np.ndarray) -> np.ndarray:
     img = as_uint8(image)
     if img.ndim == 3:
         img = cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_RGB2GRAY)
-    return np.ascontiguousarray(img)
-
-
-def to_rgb_u8(image: np.ndarray) -> np.ndarray:
-    """Contiguous uint8 RGB (gray replicated, alpha dropped), as dlib wants."""
-    img = as_uint8(image)
-    if img.ndim == 2:
-        img = np.repeat(img[:, :, None], 3, axis=2)
-    elif img.shape[2] == 4:
-        img = img[:, :, :3]
     return np.ascontiguousarray(img)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._shared import check_number, check_positive_int, check_unit
 from ._base import Detector, auto_min_size, margin_to_score, register_detector, to_gray_u8
-from ._detections import Detections
+from .._shared._detections import Detections
 
 __all__ = ["CascadeDetector", "CASCADES"]
 

@@ -7,12 +7,16 @@ import numpy as np
 
 from .._shared import check_choice, is_available, require
 from ._base import Detector, register_detector, to_gray_u8
-from ._detections import Detections
+from .._shared._detections import Detections
 
 __all__ = ["CodeDetector", "ArucoDetector", "decode_bytes", "QR_FORMATS", "BARCODE_FORMATS"]
 
 QR_FORMATS = ("QRCode", "MicroQRCode", "RMQRCode")
 BARCODE_FORMATS = ("AllLinear", "DataMatrix", "Aztec", "PDF417", "MaxiCode")
+#: What OpenCV's QRCodeDetector and barcode.BarcodeDetector read (the backend without zxing-cpp).
+OPENCV_QR_FORMATS = ("QRCode",)
+OPENCV_BARCODE_FORMATS = ("EAN13", "EAN8", "UPCA", "UPCE")
+_PIP = 'pip install "cvtools[codes]"'
 _RETRIES = ("binarizer", "blur", "upscale", "opencv")
 
 
@@ -66,9 +70,13 @@ class CodeDetector(Detector):
         zxing-cpp format names (``"QRCode"``, ``"EAN13"``, ``"AllLinear"``, ``"DataMatrix"``, ...).
         ``qr`` defaults to QR, Micro QR and rMQR; ``barcode`` to every 1-D format plus DataMatrix,
         Aztec, PDF417 and MaxiCode.
+        Default (None): every format the backend reads for this detector (with ``backend="opencv"``:
+        ``QRCode`` for ``qr``; ``EAN13``, ``EAN8``, ``UPCA``, ``UPCE`` for ``barcode``).
     backend : {"auto", "zxing", "opencv"}
-        ``"auto"`` uses zxing-cpp when installed (it decodes far more), else OpenCV's
-        ``QRCodeDetector`` / ``barcode.BarcodeDetector`` (QR and EAN/UPC only).
+        ``"auto"`` uses zxing-cpp when installed (it decodes far more); without it, ``qr`` uses OpenCV's
+        ``QRCodeDetector`` (plain QR codes only) and ``barcode`` raises ImportError with the pip line.
+        ``"opencv"``: OpenCV's ``QRCodeDetector`` / ``barcode.BarcodeDetector``; asking it for a format
+        it cannot read (Micro QR, DataMatrix, Code 128, ...) raises ValueError naming the format.
     retry : bool or "full"
         When the first pass finds nothing, try again, in order: zxing's global-histogram binarizer,
         a slight Gaussian blur (sigma 1, removes JPEG/halftone noise), a 2x cubic up-scale (only
@@ -87,17 +95,35 @@ class CodeDetector(Detector):
     OpenCV payloads are decoded from bytes with :func:`decode_bytes`.
     """
 
-    def __init__(self, *, formats=QR_FORMATS, name: str = "qr", backend: str = "auto", retry: bool = True,
-                 try_rotate: bool = True, try_invert: bool = True, try_downscale: bool = True):
+    def __init__(self, *, formats=None, name: str = "qr", backend: str = "auto", retry: bool = True,
+                 try_rotate: bool = True, try_invert: bool = True, try_downscale: bool = True) -> None:
         check_choice(backend, ("auto", "zxing", "opencv"), name="backend")
         if isinstance(formats, str):
             formats = (formats,)
+        barcode = name == "barcode"
         self.name = name
         if retry not in (True, False, "full"):
             raise ValueError(f"`retry` must be True, False or 'full'; got {retry!r}.")
         self.retry = retry
         if backend == "auto":
-            backend = "zxing" if is_available("zxingcpp") else "opencv"
+            if is_available("zxingcpp"):
+                backend = "zxing"
+            elif barcode:
+                raise ImportError(f'cvtools.detect.get("{name}") needs zxing-cpp: {_PIP} (or pass '
+                                  f'backend="opencv" for EAN-13/EAN-8/UPC-A/UPC-E only).')
+            else:
+                backend = "opencv"
+        if formats is None:
+            formats = (OPENCV_BARCODE_FORMATS if barcode else OPENCV_QR_FORMATS) if backend == "opencv" \
+                else (BARCODE_FORMATS if barcode else QR_FORMATS)
+        formats = tuple(formats)
+        if backend == "opencv":
+            readable = OPENCV_BARCODE_FORMATS if barcode else OPENCV_QR_FORMATS
+            unknown = [f for f in formats if f not in readable]
+            if unknown:
+                raise ValueError(f"OpenCV's {'barcode' if barcode else 'QR'} decoder cannot read format(s) "
+                                 f"{', '.join(map(repr, unknown))}; it reads {', '.join(readable)}. For the "
+                                 f"others use zxing-cpp: {_PIP}.")
         self.backend = backend
         self._qr_only = all(f in QR_FORMATS for f in formats)
         if backend == "zxing":
@@ -198,19 +224,17 @@ class CodeDetector(Detector):
         return det
 
 
-@register_detector("qr", "QR / Micro QR codes, decoded (zxing-cpp, else OpenCV)",
+@register_detector("qr", "QR / Micro QR codes, decoded (zxing-cpp; without it OpenCV, plain QR only)",
                    model="zxing-cpp or OpenCV QRCodeDetector (no trained model)", license="Apache-2.0 / BSD",
                    classes=("qr",), speed="real time")
 def make_qr(**options) -> CodeDetector:
-    options.setdefault("formats", QR_FORMATS)
     return CodeDetector(name="qr", **options)
 
 
-@register_detector("barcode", "1-D barcodes, DataMatrix, Aztec, PDF417, decoded (zxing-cpp, else OpenCV EAN/UPC)",
+@register_detector("barcode", "1-D barcodes, DataMatrix, Aztec, PDF417, decoded (zxing-cpp; backend='opencv': EAN/UPC)",
                    model="zxing-cpp or OpenCV BarcodeDetector (no trained model)", license="Apache-2.0 / BSD",
                    classes=(), speed="real time")
 def make_barcode(**options) -> CodeDetector:
-    options.setdefault("formats", BARCODE_FORMATS)
     return CodeDetector(name="barcode", **options)
 
 

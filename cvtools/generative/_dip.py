@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from cvtools._shared import require
+from .._shared import require, resolve_device
 
 
 def _build_unet(nn, cin: int, cout: int, widths, skip: int):
@@ -63,19 +63,6 @@ def _build_unet(nn, cin: int, cout: int, widths, skip: int):
     return UNet()
 
 
-def _resolve_device(torch, device):
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"`device` {device!r} is not a torch device; valid: 'cpu', 'cuda', 'cuda:N', "
-                         f"None (auto).") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"`device` {device!r} asked for CUDA, but torch sees no CUDA device here.")
-    return dev
-
-
 def dip_fill(image, hole, *, iterations: int = 3000, time_budget: float | None = 110.0, seed: int = 0,
              device=None, lr: float = 0.01, patience: int = 500, depth: int = 4, width: int = 16,
              input_channels: int = 16, reg_noise: float = 1.0 / 30, threads: int | None = None,
@@ -102,7 +89,7 @@ def dip_fill(image, hole, *, iterations: int = 3000, time_budget: float | None =
         raise ValueError(f"`time_budget` must be > 0 seconds or None; got {time_budget!r}.")
     if not lr > 0:
         raise ValueError(f"`lr` must be > 0; got {lr!r}.")
-    dev = _resolve_device(torch, device)
+    dev = resolve_device(device, feature='cvtools.generative.inpaint(method="dip")')
     H, W, C = image.shape
     m = 2 ** depth
     ph, pw = (-H) % m, (-W) % m

@@ -14,10 +14,13 @@ Every method works on float32 RGB in [0, 1] internally; this module handles the 
 """
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 
-from .._shared import check_choice, check_image
+from .._shared import check_choice, check_image, to_rgb_uint8
+from ._style_fast import FastEngine
 
 METHODS = ("color", "npr", "fast", "neural")
 MIN_SIDE = 32
@@ -26,7 +29,7 @@ _OPTIONS = {
     "color": {"mode"},
     "npr": {"effect", "work_size", "sigma_s", "sigma_r", "shade_factor", "levels", "edge_thickness",
             "edge_threshold", "color_sketch", "radius", "smooth"},
-    "fast": {"size", "tile", "tile_size", "overlap", "device", "threads", "_engine"},
+    "fast": {"size", "tile", "tile_size", "overlap", "device", "threads"},
     "neural": {"weights", "iterations", "max_time", "optimizer", "scales", "size", "content_weight",
                "style_weight", "tv_weight", "seed", "device", "progress", "callback", "init", "lr",
                "pooling", "threads"},
@@ -95,8 +98,8 @@ def keep_color(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
     return np.clip(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), 0, 1)
 
 
-def stylize(content, style=None, method: str = "color", strength: float = 1.0,
-            preserve_color: bool = False, **options) -> np.ndarray:
+def stylize(content: np.ndarray | str | os.PathLike | bytes, style=None, method: str = "color",
+            strength: float = 1.0, preserve_color: bool = False, **options) -> np.ndarray:
     """Render ``content`` in the style of ``style``.
 
     Parameters
@@ -162,18 +165,24 @@ def stylize(content, style=None, method: str = "color", strength: float = 1.0,
     >>> out.shape, out.dtype
     ((48, 64, 3), dtype('uint8'))
     """
+    return _stylize(content, style, method, strength, preserve_color, **options)
+
+
+def _stylize(content, style, method, strength, preserve_color, *, engine=None, **options) -> np.ndarray:
+    """:func:`stylize` with a :class:`FastEngine` to run ``method="fast"`` on (``Stylizer.__call__``)."""
     check_choice(method, METHODS, name="method")
     unknown = sorted(set(options) - _OPTIONS[method])
     if unknown:
         raise ValueError(f"unknown option(s) {', '.join(map(repr, unknown))} for method={method!r}; "
-                         f"valid: {', '.join(sorted(o for o in _OPTIONS[method] if o[0] != '_'))}.")
+                         f"valid: {', '.join(sorted(_OPTIONS[method]))}.")
     if isinstance(strength, bool) or not isinstance(strength, (int, float, np.floating, np.integer)) \
             or not 0.0 <= float(strength) <= 1.0:
         raise ValueError(f"`strength` must be a number between 0 and 1; got {strength!r}.")
     strength = float(strength)
     image = _load(content, "content")
     if image.ndim == 3 and image.shape[2] == 1:  # gray with a channel axis: stylised as gray, the axis kept
-        return stylize(image[..., 0], style, method, strength, preserve_color, **options)[..., None]
+        return _stylize(image[..., 0], style, method, strength, preserve_color, engine=engine,
+                        **options)[..., None]
     if method == "npr":
         if style is not None:
             raise ValueError("method='npr' takes no style image; pass style=None and pick an effect "
@@ -182,7 +191,7 @@ def stylize(content, style=None, method: str = "color", strength: float = 1.0,
     elif style is None:
         hint = " or a built-in style index 0-25" if method == "fast" else ""
         raise ValueError(f"method={method!r} needs a `style` image{hint}; got None.")
-    elif method == "fast" and _is_builtin_spec(style):
+    elif method == "fast" and is_builtin_style(style):
         style_arr = style
     else:
         style_arr = _load(style, "style")
@@ -206,7 +215,7 @@ def stylize(content, style=None, method: str = "color", strength: float = 1.0,
     elif method == "fast":
         from ._style_fast import fast_stylize
 
-        out = fast_stylize(rgb, style_arr, source=image, strength=strength, **options)
+        out = fast_stylize(rgb, style_arr, source=image, strength=strength, engine=engine, **options)
     else:
         from ._style_neural import neural_stylize
 
@@ -222,9 +231,8 @@ def stylize(content, style=None, method: str = "color", strength: float = 1.0,
 def _npr(image, strength, preserve_color, **options):
     """method="npr": OpenCV's NPR filters are 8-bit, so the whole path runs on uint8."""
     from ._style_classic import npr
-    from ._style_fast import _as_rgb8
 
-    src = _as_rgb8(image)
+    src = to_rgb_uint8(image)
     out = npr(src, **options)
     if preserve_color and image.ndim == 3:
         ycc = cv2.cvtColor(src, cv2.COLOR_RGB2YCrCb)
@@ -241,17 +249,10 @@ def _npr(image, strength, preserve_color, **options):
 
 def _color_u8(image, style, strength, luminance_only, **options):
     """The uint8 fast path of method="color": no float conversion of the frame at all."""
-    from .._shared import to_uint8
     from ._style_classic import color_transfer_u8
 
-    def rgb8(a):
-        a = to_uint8(a) if a.dtype != np.uint8 else a
-        if a.ndim == 2:
-            return cv2.cvtColor(a, cv2.COLOR_GRAY2RGB)
-        return np.ascontiguousarray(a[..., :3])
-
-    src = rgb8(image)
-    out = color_transfer_u8(src, rgb8(style), luminance_only=luminance_only, **options)
+    src = to_rgb_uint8(image)
+    out = color_transfer_u8(src, to_rgb_uint8(style), luminance_only=luminance_only, **options)
     if strength < 1.0:
         out = cv2.addWeighted(out, strength, src, 1.0 - strength, 0.0)
     if image.ndim == 2:
@@ -261,10 +262,68 @@ def _color_u8(image, style, strength, luminance_only, **options):
     return out
 
 
-def _is_builtin_spec(style) -> bool:
+def is_builtin_style(style) -> bool:
+    """True when ``style`` names built-in fast styles (an int, a dict ``{index: weight}``, or a string
+    such as ``"7"`` or ``"3:0.5,12:0.5"``) rather than a style image or its path.
+
+    Only the form is checked (indices are checked when the style is used).
+
+    >>> is_builtin_style(7), is_builtin_style("3:0.5,12:0.5"), is_builtin_style("starry.jpg")
+    (True, True, False)
+    """
     if isinstance(style, (bool, np.bool_)):
         return False
     if isinstance(style, (int, np.integer, dict)):
         return True
     return isinstance(style, str) and all(part.strip().split(":")[0].strip().isdigit()
                                           for part in style.split(",") if part.strip())
+
+
+_is_builtin_spec = is_builtin_style  # until cvtools.batch imports the public name (issue #14)
+
+
+class Stylizer(FastEngine):
+    """Reusable fast style transfer: sessions built once and style vectors cached.
+
+    :func:`cvtools.generative.stylize` with ``method="fast"`` uses a shared instance; make your own
+    to pin a device or thread count, or to stylise many frames with one style without re-hashing it.
+
+    Parameters
+    ----------
+    style : ndarray, path, int, dict or None
+        Default style for :meth:`__call__`: an image, a built-in index 0-25 or ``{index: weight}``.
+    device : {"auto", "cpu", "cuda"}
+        onnxruntime execution provider ("auto": CUDA when this onnxruntime build has it, else the CPU).
+    threads : int, optional
+        onnxruntime intra-op threads (default: onnxruntime's choice).
+    cache_size : int
+        How many style vectors to keep (LRU).
+    **options
+        Defaults for ``strength``, ``preserve_color``, ``size``, ``tile``, ``tile_size``, ``overlap``.
+
+    Examples
+    --------
+    >>> st = Stylizer(style=3, size=256)          # built-in style 3, network at <= 256 px
+    >>> st(np.zeros((48, 64, 3), np.uint8)).shape
+    (48, 64, 3)
+    >>> # live video: for frame in cvtools.io.VideoSource(0): show(st(frame))
+    """
+
+    def __init__(self, style=None, *, device: str = "auto", threads: int | None = None,
+                 cache_size: int = 16, **options) -> None:
+        super().__init__(device=device, threads=threads, cache_size=cache_size)
+        self.options = options
+        if style is not None:
+            self._style = style if is_builtin_style(style) else _load(style, "style")
+            if isinstance(self._style, np.ndarray):
+                self._style_vec = self.style_vector(self._style)
+
+    def __call__(self, content, style=None, **options) -> np.ndarray:
+        """Stylise ``content`` (any image :func:`stylize` accepts); returns its shape and dtype."""
+        opts = {**self.options, **options}
+        if style is None and isinstance(self._style, np.ndarray):
+            style = self._style
+        strength = opts.pop("strength", 1.0)
+        preserve_color = opts.pop("preserve_color", False)
+        return _stylize(content, style if style is not None else self._style, "fast", strength, preserve_color,
+                        engine=self, **opts)

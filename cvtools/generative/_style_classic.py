@@ -187,11 +187,11 @@ def _cartoon(rgb8, small, up, *, sigma_s, sigma_r, levels, edge_thickness, edge_
     mag = cv2.addWeighted(cv2.convertScaleAbs(gx), 0.5, cv2.convertScaleAbs(gy), 0.5, 0)
     _, edges = cv2.threshold(mag, edge_threshold * 255, 255, cv2.THRESH_BINARY)
     if edge_thickness > 1:
-        from ..filtering._morphology import _element
+        from .._shared._element import element
 
         # only the part of the disc that can join two pixels of the image matters (outside is ignored)
         h, w = edges.shape
-        k = _element("ellipse", (edge_thickness, edge_thickness), crop=(2 * h - 1, 2 * w - 1))
+        k = element("ellipse", (edge_thickness, edge_thickness), crop=(2 * h - 1, 2 * w - 1))
         edges = cv2.dilate(edges, k)
     # outline pixels keep 10% of their colour
     dark = cv2.convertScaleAbs(flat, alpha=0.1)

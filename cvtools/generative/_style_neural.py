@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .._shared import check_choice, require
+from .._shared import check_choice, require, resolve_device
 
 FEATURE = 'cvtools.generative.stylize(method="neural")'
 
@@ -151,20 +151,6 @@ def _extractor(weights, pooling, seed, device):
     return _cache[key]
 
 
-def _resolve_device(device):
-    torch = _torch()
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"unknown device {device!r} for method='neural'; valid: 'auto', 'cpu', 'cuda', "
-                         f"'cuda:N'.") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was asked for but torch has no CUDA device here; use device='cpu'.")
-    return dev
-
-
 def _fit(rgb: np.ndarray, longest: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     s = longest / max(h, w)
@@ -200,7 +186,7 @@ def neural_stylize(content: np.ndarray, style: np.ndarray, *, weights=None, iter
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
                                 or threads < 1):
         raise ValueError(f"`threads` must be an int >= 1 or None; got {threads!r}.")
-    dev = _resolve_device(device)
+    dev = resolve_device(device, feature=FEATURE)
     if progress is None:
         progress = sys.stderr.isatty()
     h, w = content.shape[:2]

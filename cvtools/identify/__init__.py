@@ -8,12 +8,21 @@
   ``distances`` (``"unknown"`` beyond the threshold).
 * :class:`VideoIdentifier` does the same on a video stream, reusing a face's descriptor while its
   box stays put (for live use on slow CPUs).
-* :func:`describe` turns detections into attributes: dominant colour, size, position,
+* :func:`describe_detections` turns detections into attributes: dominant color, size, position,
   landmarks, decoded text.
 """
 from ._gallery import Gallery, FACE_THRESHOLD, MAX_YAW, MIN_INLIERS, KINDS, default_cache_dir
 from ._video import VideoIdentifier
-from ._describe import describe, colour_name, dominant_colour, COLOURS
+from ._describe import describe_detections, color_name, dominant_color, COLORS
 
-__all__ = ["Gallery", "VideoIdentifier", "describe", "colour_name", "dominant_colour", "default_cache_dir", "FACE_THRESHOLD",
-           "MAX_YAW", "MIN_INLIERS", "KINDS", "COLOURS"]
+__all__ = ["Gallery", "VideoIdentifier", "describe_detections", "color_name", "dominant_color", "default_cache_dir",
+           "FACE_THRESHOLD", "MAX_YAW", "MIN_INLIERS", "KINDS", "COLORS"]
+
+
+def __getattr__(name: str):
+    # describe, colour_name, dominant_colour, COLOURS: deprecated spellings, kept for one release
+    from . import _describe
+
+    if name in _describe._DEPRECATED:
+        return _describe.deprecated(name)
+    raise AttributeError(f"module 'cvtools.identify' has no attribute {name!r}")

@@ -1,12 +1,20 @@
-"""`describe`: plain-language attributes of each detection (colour, size, position, ...)."""
+"""`describe_detections`: plain-language attributes of each detection (color, size, position, ...)."""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import warnings
 
 import numpy as np
 
-from .._shared import check_image, to_uint8
+from .._shared import check_image, to_rgb_uint8
+from ..recognize import crop_boxes
 
-#: Colour names and the sRGB value each stands for (nearest in CIELAB wins).
-COLOURS = {
+if TYPE_CHECKING:
+    from .._shared._detections import Detections
+
+#: Color names and the sRGB value each stands for (nearest in CIELAB wins).
+COLORS = {
     "black": (20, 20, 20), "gray": (128, 128, 128), "silver": (192, 192, 192), "white": (245, 245, 245),
     "red": (200, 30, 30), "maroon": (120, 20, 25), "orange": (240, 130, 20), "yellow": (235, 215, 40),
     "beige": (220, 200, 160), "brown": (130, 80, 40), "olive": (120, 120, 30), "green": (40, 150, 50),
@@ -25,27 +33,31 @@ def _lab(rgb) -> np.ndarray:
 _PALETTE_LAB = None
 
 
-def colour_name(rgb) -> str:
-    """The nearest name in :data:`COLOURS` (CIELAB distance) for an sRGB triple in 0-255.
+def color_name(rgb) -> str:
+    """The nearest name in :data:`COLORS` (CIELAB distance) for an sRGB triple in 0-255.
 
-    >>> colour_name((250, 10, 10)), colour_name((10, 10, 240)), colour_name((128, 130, 126))
+    >>> color_name((250, 10, 10)), color_name((10, 10, 240)), color_name((128, 130, 126))
     ('red', 'blue', 'gray')
     """
     global _PALETTE_LAB
     if _PALETTE_LAB is None:
-        _PALETTE_LAB = _lab(list(COLOURS.values()))
+        _PALETTE_LAB = _lab(list(COLORS.values()))
     d = ((_PALETTE_LAB - _lab(rgb)) ** 2).sum(1)
-    return list(COLOURS)[int(d.argmin())]
+    return list(COLORS)[int(d.argmin())]
 
 
-def dominant_colour(image, *, k: int = 3, seed: int = 0) -> tuple[int, int, int]:
-    """The centre of the largest k-means colour cluster of ``image``, as an sRGB uint8 triple."""
+def dominant_color(image: np.ndarray, *, k: int = 3, seed: int = 0) -> tuple[int, int, int]:
+    """The centre of the largest k-means color cluster of ``image``, as an sRGB uint8 triple.
+
+    ``image`` is any cvtools image (converted by :func:`cvtools._shared.to_rgb_uint8`'s rule: gray
+    repeated, alpha dropped).
+
+    >>> dominant_color(np.full((4, 4, 3), (10, 200, 30), np.uint8))
+    (10, 200, 30)
+    """
     import cv2
 
-    im = to_uint8(image) if image.dtype != np.uint8 else image
-    if im.ndim == 2:
-        im = np.repeat(im[..., None], 3, axis=2)
-    im = im[..., :3]
+    im = to_rgb_uint8(image)
     h, w = im.shape[:2]
     s = min(1.0, 48 / max(h, w))
     if s < 1:
@@ -65,11 +77,11 @@ def _third(v: float, names) -> str:
     return names[0] if v < 1 / 3 else names[1] if v < 2 / 3 else names[2]
 
 
-def describe(image, detections) -> list[dict]:
+def describe_detections(image: np.ndarray, detections: Detections) -> list[dict]:
     """Attributes of each detection, in words and numbers (one JSON-ready dict per detection).
 
-    Keys: ``label``; ``box`` ``[x1, y1, x2, y2]``; ``colour`` (the dominant colour's name, from
-    k-means over the box, see :data:`COLOURS`) and ``colour_rgb``; ``relative_size`` (box area /
+    Keys: ``label``; ``box`` ``[x1, y1, x2, y2]``; ``color`` (the dominant color's name, from
+    k-means over the box, see :data:`COLORS`) and ``color_rgb``; ``relative_size`` (box area /
     image area) and ``size`` (``"small"`` < 2 %, ``"medium"`` < 15 %, else ``"large"``);
     ``position`` (``"top-left"`` ... ``"bottom-right"``, from the box centre in thirds of the
     frame: ``horizontal`` left/centre/right, ``vertical`` top/middle/bottom). Where the
@@ -80,19 +92,17 @@ def describe(image, detections) -> list[dict]:
     --------
     >>> from cvtools.detect import Detections
     >>> img = np.zeros((90, 90, 3), np.uint8); img[0:30, 60:90] = (220, 30, 30)
-    >>> d = describe(img, Detections([[60, 0, 90, 30]], labels=["box"]))[0]
-    >>> d["colour"], d["position"], d["size"]
+    >>> d = describe_detections(img, Detections([[60, 0, 90, 30]], labels=["box"]))[0]
+    >>> d["color"], d["position"], d["size"]
     ('red', 'top-right', 'medium')
     """
     image = check_image(image)
     h, w = image.shape[:2]
-    from ..recognize._detections import crop_boxes
-
     out = []
     crops = crop_boxes(image, detections.xyxy)
     for i, crop in enumerate(crops):
         x1, y1, x2, y2 = (float(v) for v in detections.xyxy[i])
-        rgb = dominant_colour(crop)
+        rgb = dominant_color(crop)
         rel = max(x2 - x1, 0) * max(y2 - y1, 0) / float(h * w)
         cx, cy = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h
         hor = _third(cx, ("left", "centre", "right"))
@@ -100,7 +110,7 @@ def describe(image, detections) -> list[dict]:
         pos = "centre" if (hor, ver) == ("centre", "middle") else \
             hor if ver == "middle" else ver if hor == "centre" else f"{ver}-{hor}"
         rec = {"label": str(detections.labels[i]), "box": [round(v, 2) for v in (x1, y1, x2, y2)],
-               "colour": colour_name(rgb), "colour_rgb": list(rgb), "relative_size": round(rel, 5),
+               "color": color_name(rgb), "color_rgb": list(rgb), "relative_size": round(rel, 5),
                "size": "small" if rel < 0.02 else "medium" if rel < 0.15 else "large",
                "position": pos, "horizontal": hor, "vertical": ver}
         if detections.landmarks is not None:
@@ -117,3 +127,16 @@ def describe(image, detections) -> list[dict]:
                            v.tolist() if isinstance(v, np.ndarray) else v)
         out.append(rec)
     return out
+
+
+# ------------------------------------------------------------------ deprecated names (one release)
+_DEPRECATED = {"describe": "describe_detections", "colour_name": "color_name", "dominant_colour": "dominant_color",
+               "COLOURS": "COLORS"}
+
+
+def deprecated(name: str):
+    """The object behind a deprecated name, after a DeprecationWarning naming its replacement."""
+    new = _DEPRECATED[name]
+    warnings.warn(f"cvtools.identify.{name} is deprecated and will be removed in the next release; use "
+                  f"cvtools.identify.{new}.", DeprecationWarning, stacklevel=3)
+    return globals()[new]

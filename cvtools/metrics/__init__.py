@@ -15,9 +15,9 @@ from ._classification import (
     precision, precision_recall_f1, recall, roc_auc, roc_curve,
 )
 from ._detection import (
-    MatchResult, average_precision, box_iou, coco_map, detection_ap, detection_pr, match_detections,
+    MatchResult, average_precision, box_iou, detection_ap, detection_pr, match_detections,
 )
-from ._coco import COCO_STATS, CocoEvalResult, coco_eval
+from ._coco import COCO_STATS, CocoEvalResult, coco_eval, coco_map
 
 __all__ = [
     "accuracy", "auc", "average_precision_score", "classification_report", "confusion_matrix", "f1_score",

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._detection import _as_list
+from ._detection import _as_list, _classes
 
-__all__ = ["coco_eval", "CocoEvalResult", "COCO_STATS"]
+__all__ = ["coco_eval", "coco_map", "CocoEvalResult", "COCO_STATS"]
 
 #: The keys of :func:`coco_eval`'s summary, in pycocotools' order.
 COCO_STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
@@ -383,3 +383,56 @@ def coco_eval(ground_truth, predictions, *, classes=None) -> CocoEvalResult:
                         **counts.get(c, {"gt": 0, "predictions": 0})}
     return CocoEvalResult(stats=stats, classes=tuple(classes), precision=precision, recall=recall, scores=scores,
                           per_class=per_class)
+
+
+def coco_map(predictions, ground_truths, *, iou_thresholds=None, max_detections: int = 100) -> dict:
+    """COCO-style box mAP@[.5:.95] ("area: all"), computed as ``pycocotools.cocoeval.COCOeval`` does.
+
+    Per image and class, predictions are ranked by score (at most ``max_detections`` per image),
+    matched greedily to the unmatched ground truth of highest IoU; precision is interpolated at 101
+    recall levels; AP is averaged over IoU thresholds 0.50:0.05:0.95 and classes. The engine is
+    :func:`coco_eval`'s (which adds the area ranges and the recall numbers).
+
+    Parameters
+    ----------
+    predictions, ground_truths : list of Detections (one per image), or one Detections
+        Ground truth may mark boxes to ignore with ``data["ignore"]`` and crowd regions with
+        ``data["iscrowd"]`` (as in :func:`coco_eval`).
+    iou_thresholds : sequence of float, optional
+        Default ``0.5, 0.55, ..., 0.95``.
+    max_detections : int
+        Predictions kept per image (highest scores), as COCO's ``maxDets``.
+
+    Returns
+    -------
+    dict
+        ``map`` (mAP@[.5:.95]), ``map50``, ``map75`` (when those thresholds are used), ``per_class``
+        (AP averaged over thresholds), ``precision`` (T, 101, K) with -1 where undefined, ``classes``.
+
+    Examples
+    --------
+    >>> from cvtools.detect import Detections
+    >>> res = coco_map([Detections([[0, 0, 10, 10]], scores=[0.9])], [Detections([[0, 0, 10, 10]])])
+    >>> round(res["map"], 3)
+    1.0
+    """
+    preds = _as_list(predictions, "predictions")
+    gts = _as_list(ground_truths, "ground_truths")
+    if len(preds) != len(gts):
+        raise ValueError(f"`predictions` and `ground_truths` must cover the same images; got {len(preds)} "
+                         f"and {len(gts)}.")
+    thrs = IOU_THRESHOLDS if iou_thresholds is None else np.asarray(iou_thresholds, np.float64)
+    classes = _classes(preds, gts)
+    precision = _evaluate(gts, preds, classes, iou_thresholds=thrs, areas={"all": (0.0, 1e10)},
+                          max_detections=(max_detections,))[0][:, :, :, 0, 0]
+    out = {"classes": classes, "precision": precision, "iou_thresholds": thrs}
+    valid = precision > -1
+    out["map"] = float(precision[valid].mean()) if valid.any() else -1.0
+    for name, value in (("map50", 0.5), ("map75", 0.75)):
+        hit = np.where(np.isclose(thrs, value))[0]
+        if len(hit):
+            sl = precision[hit[0]]
+            out[name] = float(sl[sl > -1].mean()) if (sl > -1).any() else -1.0
+    out["per_class"] = {c: float(precision[:, :, k].mean()) for k, c in enumerate(classes)
+                        if (precision[:, :, k] > -1).all()}
+    return out

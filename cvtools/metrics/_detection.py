@@ -8,7 +8,7 @@ import numpy as np
 from .._shared import check_choice
 
 __all__ = ["box_iou", "match_detections", "MatchResult", "average_precision", "detection_pr",
-           "detection_ap", "coco_map"]
+           "detection_ap"]
 
 
 def _boxes(b, name):
@@ -225,7 +225,7 @@ def average_precision(recall, precision, *, method: str = "all-point") -> float:
 def _as_list(x, name):
     """A list of Detections from one Detections, an (N, 4) box array, a data set (items with
     ``.detections``) or a sequence of any of those per image."""
-    from ..detect import Detections
+    from .._shared._detections import Detections
 
     if isinstance(x, Detections):
         return [x]
@@ -346,58 +346,3 @@ def detection_ap(predictions, ground_truths, *, iou_threshold: float = 0.5, meth
         per_class[c] = average_precision(pr["recall"], pr["precision"], method=method)
     m = float(np.mean(list(per_class.values()))) if per_class else float("nan")
     return {"per_class": per_class, "map": m}
-
-
-def coco_map(predictions, ground_truths, *, iou_thresholds=None, max_detections: int = 100) -> dict:
-    """COCO-style box mAP@[.5:.95] ("area: all"), computed as ``pycocotools.cocoeval.COCOeval`` does.
-
-    Per image and class, predictions are ranked by score (at most ``max_detections`` per image),
-    matched greedily to the unmatched ground truth of highest IoU; precision is interpolated at 101
-    recall levels; AP is averaged over IoU thresholds 0.50:0.05:0.95 and classes. The engine is
-    :func:`coco_eval`'s (which adds the area ranges and the recall numbers).
-
-    Parameters
-    ----------
-    predictions, ground_truths : list of Detections (one per image), or one Detections
-        Ground truth may mark boxes to ignore with ``data["ignore"]`` and crowd regions with
-        ``data["iscrowd"]`` (as in :func:`coco_eval`).
-    iou_thresholds : sequence of float, optional
-        Default ``0.5, 0.55, ..., 0.95``.
-    max_detections : int
-        Predictions kept per image (highest scores), as COCO's ``maxDets``.
-
-    Returns
-    -------
-    dict
-        ``map`` (mAP@[.5:.95]), ``map50``, ``map75`` (when those thresholds are used), ``per_class``
-        (AP averaged over thresholds), ``precision`` (T, 101, K) with -1 where undefined, ``classes``.
-
-    Examples
-    --------
-    >>> from cvtools.detect import Detections
-    >>> res = coco_map([Detections([[0, 0, 10, 10]], scores=[0.9])], [Detections([[0, 0, 10, 10]])])
-    >>> round(res["map"], 3)
-    1.0
-    """
-    preds = _as_list(predictions, "predictions")
-    gts = _as_list(ground_truths, "ground_truths")
-    if len(preds) != len(gts):
-        raise ValueError(f"`predictions` and `ground_truths` must cover the same images; got {len(preds)} "
-                         f"and {len(gts)}.")
-    from ._coco import IOU_THRESHOLDS, _evaluate
-
-    thrs = IOU_THRESHOLDS if iou_thresholds is None else np.asarray(iou_thresholds, np.float64)
-    classes = _classes(preds, gts)
-    precision = _evaluate(gts, preds, classes, iou_thresholds=thrs, areas={"all": (0.0, 1e10)},
-                          max_detections=(max_detections,))[0][:, :, :, 0, 0]
-    out = {"classes": classes, "precision": precision, "iou_thresholds": thrs}
-    valid = precision > -1
-    out["map"] = float(precision[valid].mean()) if valid.any() else -1.0
-    for name, value in (("map50", 0.5), ("map75", 0.75)):
-        hit = np.where(np.isclose(thrs, value))[0]
-        if len(hit):
-            sl = precision[hit[0]]
-            out[name] = float(sl[sl > -1].mean()) if (sl > -1).any() else -1.0
-    out["per_class"] = {c: float(precision[:, :, k].mean()) for k, c in enumerate(classes)
-                        if (precision[:, :, k] > -1).all()}
-    return out

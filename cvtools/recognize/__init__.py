@@ -5,7 +5,8 @@
   early stopping); :func:`load` reads a saved one back (data only: never a pickle).
 * :meth:`Classifier.predict` gives ``(labels, scores)``, :meth:`Classifier.evaluate` an
   :class:`Evaluation` (confusion matrix, per-class precision/recall/F1, accuracy).
-* :func:`classify_detections` labels the crops of a :class:`cvtools.detect.Detections`.
+* :func:`classify_detections` labels the crops of a :class:`cvtools.detect.Detections`; :func:`crop_boxes`
+  cuts those crops.
 * :class:`NoveltyDetector` learns what "normal" looks like and scores how unusual new images
   are; :func:`find_outliers` lists suspicious files (e.g. mislabelled) in a training folder.
 * Model files are data only and bounded: :func:`load` refuses anything that is not a valid
@@ -15,13 +16,14 @@ Images follow the cvtools data contract (numpy ``(H, W)`` / ``(H, W, 3)`` RGB, u
 """
 from ._evaluate import Evaluation
 from ._features import hog_features
-from ._model import Classifier, HogSvmClassifier, load
+from ._model import Classifier, HogSvmClassifier
+from ._load import load
 from ._modelfile import ModelFileError
 from ._train import train, METHODS
-from ._detections import classify_detections
+from ._detections import classify_detections, crop_boxes
 from ._novelty import NoveltyDetector, find_outliers
 
 from ._cnn import CnnClassifier  # torch is imported only when a CNN is built or trained
 
 __all__ = ["train", "load", "ModelFileError", "Classifier", "HogSvmClassifier", "CnnClassifier", "Evaluation",
-           "classify_detections", "NoveltyDetector", "find_outliers", "hog_features", "METHODS"]
+           "classify_detections", "crop_boxes", "NoveltyDetector", "find_outliers", "hog_features", "METHODS"]

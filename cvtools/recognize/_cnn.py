@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .._shared import require
+from .._shared import require, resolve_device
 from ._data import prepare_batch
 from ._model import Classifier
 from ._modelfile import Invalid, _short, check_array, check_no_extra, is_int
@@ -322,9 +322,10 @@ class CnnClassifier(Classifier):
 
 def train_cnn(x_items, y, classes, *, image_size, channels, seed, epochs, batch_size, lr, patience,
               augment, flip, widths, blocks, dropout, val_items=None, y_val=None, progress=None,
-              info=None) -> CnnClassifier:
+              info=None, device="cpu") -> CnnClassifier:
     """Train :class:`CnnClassifier` on prepared item lists (arrays or paths) and labels."""
     torch = _torch()
+    dev = resolve_device(device, feature="cvtools.recognize.train(method='cnn')")
     t0 = time.perf_counter()
     index = {c: i for i, c in enumerate(classes)}
     x = prepare_batch(x_items, size=image_size, channels=channels)
@@ -332,11 +333,11 @@ def train_cnn(x_items, y, classes, *, image_size, channels, seed, epochs, batch_
     mean = x.mean((0, 1, 2)).astype(np.float32)
     std = np.maximum(x.std((0, 1, 2)), 1e-3).astype(np.float32)
     has_val = val_items is not None and len(val_items) > 0
-    x_norm_t = torch.from_numpy(np.ascontiguousarray(((x - mean) / std).transpose(0, 3, 1, 2)))
+    x_norm_t = torch.from_numpy(np.ascontiguousarray(((x - mean) / std).transpose(0, 3, 1, 2))).to(dev)
     if has_val:
         xv = (prepare_batch(val_items, size=image_size, channels=channels) - mean) / std
-        xv_t = torch.from_numpy(np.ascontiguousarray(xv.transpose(0, 3, 1, 2)))
-        yv_t = torch.from_numpy(np.array([index[c] for c in y_val], np.int64))
+        xv_t = torch.from_numpy(np.ascontiguousarray(xv.transpose(0, 3, 1, 2))).to(dev)
+        yv_t = torch.from_numpy(np.array([index[c] for c in y_val], np.int64)).to(dev)
     arch = {"widths": [int(w) for w in widths], "blocks": int(blocks), "dropout": float(dropout),
             "stem_stride": 2 if min(image_size) >= 48 else 1}
     aug = _augmenter(seed, flip) if augment else None
@@ -345,8 +346,9 @@ def train_cnn(x_items, y, classes, *, image_size, channels, seed, epochs, batch_
     from tqdm import tqdm
 
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    with _deterministic(torch):
-        net = build_net(arch, channels, len(classes), seed=seed)
+    # deterministic algorithms on the CPU; on CUDA they would need CUBLAS_WORKSPACE_CONFIG set beforehand
+    with _deterministic(torch) if dev.type == "cpu" else contextlib.nullcontext():
+        net = build_net(arch, channels, len(classes), seed=seed).to(dev)
         opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
         loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
@@ -363,9 +365,9 @@ def train_cnn(x_items, y, classes, *, image_size, channels, seed, epochs, batch_
                 if aug is not None:
                     xb = np.stack([aug(image=im)["image"].reshape(im.shape) for im in xb])
                 xb = (xb - mean) / std
-                xb_t = torch.from_numpy(np.ascontiguousarray(xb.transpose(0, 3, 1, 2), np.float32))
+                xb_t = torch.from_numpy(np.ascontiguousarray(xb.transpose(0, 3, 1, 2), np.float32)).to(dev)
                 opt.zero_grad()
-                loss = loss_fn(net(xb_t), torch.from_numpy(yi[idx]))
+                loss = loss_fn(net(xb_t), torch.from_numpy(yi[idx]).to(dev))
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(idx)

@@ -6,9 +6,16 @@ import numpy as np
 from .._shared import check_image
 
 
-def crop_boxes(image, xyxy, *, pad: float = 0.0) -> list:
+def crop_boxes(image: np.ndarray, xyxy, *, pad: float = 0.0) -> list[np.ndarray]:
     """Crops of ``image`` for each ``xyxy`` box, grown by ``pad`` x the box size on each side and
-    clipped to the image (a box fully outside gives a 1 x 1 crop at the nearest border)."""
+    clipped to the image (a box fully outside gives a 1 x 1 crop at the nearest border).
+
+    The crops are views of ``image`` (no copy).
+
+    >>> img = np.arange(100).reshape(10, 10)
+    >>> [c.shape for c in crop_boxes(img, [[2, 2, 5, 4], [8, 8, 20, 20]])]
+    [(2, 3), (2, 2)]
+    """
     h, w = image.shape[:2]
     crops = []
     for x1, y1, x2, y2 in np.asarray(xyxy, np.float64).reshape(-1, 4):

@@ -8,8 +8,9 @@ import warnings
 
 import numpy as np
 
-from .._shared import CvtoolsWarning, check_choice
+from .._shared import CvtoolsWarning, check_choice, check_device
 from ._data import as_image_list, check_size, is_gray, load_folder, load_images
+from ._model import Classifier
 
 METHODS = ("hog-svm", "cnn")
 
@@ -38,7 +39,7 @@ def train(root, method: str = "hog-svm", *, image_size=64, channels="auto", seed
           val_split: float = 0.2, kfold: int | None = None, epochs: int = 30, batch_size: int = 32,
           lr: float = 2e-3, patience: int = 5, augment: bool = True, flip: bool = True,
           widths=(32, 64, 128), blocks: int = 1, dropout: float = 0.3, svm_c: float = 0.1,
-          progress: bool | None = None):
+          progress: bool | None = None, device: str = "cpu") -> Classifier:
     """Train an image classifier on a folder laid out as ``root/<class>/<image>``.
 
     Parameters
@@ -75,6 +76,11 @@ def train(root, method: str = "hog-svm", *, image_size=64, channels="auto", seed
         ``hog-svm``: the SVM's regularisation constant C (smaller = smoother).
     progress : bool, optional
         Progress bar on stderr; default: only when stderr is a terminal.
+    device : {"cpu", "auto", "cuda", "cuda:N"}
+        ``cnn``: where torch trains ("auto": CUDA when torch sees a GPU, else the CPU). The CPU run is
+        deterministic (same data + seed = same model); a CUDA run is not bit-for-bit repeatable. The
+        saved model is the same kind either way and predicts on the CPU. ``hog-svm`` runs on the CPU
+        and accepts only "cpu" or "auto".
 
     Returns
     -------
@@ -92,6 +98,10 @@ def train(root, method: str = "hog-svm", *, image_size=64, channels="auto", seed
     ['bars', 'dark']
     """
     check_choice(method, METHODS, name="method")
+    device = check_device(device)
+    if method == "hog-svm" and device not in ("cpu", "auto"):
+        raise ValueError(f"`device`={device!r}: method='hog-svm' runs on the CPU (scikit-learn); "
+                         f"device applies to method='cnn'.")
     size = check_size(image_size)
     if isinstance(root, tuple) and len(root) == 2 and not isinstance(root[0], (str, os.PathLike)):
         items = as_image_list(root[0])
@@ -116,7 +126,7 @@ def train(root, method: str = "hog-svm", *, image_size=64, channels="auto", seed
     common = dict(image_size=size, channels=channels, seed=seed)
     cnn_opts = dict(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), patience=int(patience),
                     augment=augment, flip=flip, widths=tuple(widths), blocks=blocks, dropout=dropout,
-                    progress=progress)
+                    progress=progress, device=device)
 
     def fit(tr, va, info):
         xt = [items[i] for i in tr]

@@ -84,7 +84,7 @@ def draw_detections(image, detections, *, color=None, thickness=None, font_scale
     """
     import cv2
 
-    from ..detect import Detections
+    from .._shared._detections import Detections
 
     image = check_image(image)
     if not isinstance(detections, Detections):
