@@ -281,7 +281,9 @@ def test_cli_train_classify(tmp_path, folders):
     r = _cli("classify", "--model", model, *files, bad, "--json", "--top", 2)
     assert r.returncode == 1 and "bad.png" in r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert [row["label"] for row in rows] == ["disc", "disc"] and len(rows[0]["top"]) == 2
+    assert [row["path"] for row in rows] == [str(f) for f in (*files, bad)]
+    assert [row["label"] for row in rows[:2]] == ["disc", "disc"] and len(rows[0]["top"]) == 2
+    assert set(rows[2]) == {"path", "error"}
     r = _cli("classify", "--model", model, folders[1], "--evaluate", "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["accuracy"] >= 0.9
     r = _cli("classify", "--model", model, folders[1], "--evaluate")

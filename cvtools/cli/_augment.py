@@ -23,15 +23,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from cvtools.batch import Pipeline, PipelineError
+    from cvtools._shared import UsageError
+    from cvtools.batch import Pipeline
 
-    from ._batch import _error, execute
+    from ._batch import execute
+    from ._common import usage_errors
 
     if args.copies < 1:
-        return _error("augment", ValueError(f"--copies must be >= 1; got {args.copies}."))
-    try:
+        raise UsageError(f"--copies must be >= 1; got {args.copies}.")
+    with usage_errors("--spec"):  # a bad spec file is a bad argument (a PipelineError passes as it is)
         pipeline = Pipeline([{"op": "augment", "spec": args.spec}])
-    except (PipelineError, ValueError, TypeError) as exc:
-        return _error("augment", exc)
     return execute(args, pipeline, command="augment", copies=args.copies, seed=args.seed,
                    copy_suffix=True)

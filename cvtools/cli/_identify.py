@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import json
-import sys
+
+from ._common import add_device, add_runner, collect, emit, finish, run_items, shown, task, usage_errors
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "identify", help="name every face (or gallery object) in images, from a gallery folder",
-        description="Build a gallery from DIR/<name>/<image> (face descriptors are cached in "
-                    "DIR/.cvtools-cache/) and print who is in each image of INPUTS (files or "
-                    "folders). Faces farther than --threshold from every gallery face are 'unknown'.",
+        description="Build a gallery from DIR (class sub-folders DIR/<name>/<image>, or flat DIR/<name>.jpg "
+                    "files, see cvtools.identify.Gallery.from_folder; face descriptors are cached in "
+                    "DIR/.cvtools-cache/) and print who is in each image of INPUTS (files, folders or quoted "
+                    "globs), on the batch runner. Faces farther than --threshold from every gallery face are "
+                    "unknown (JSON: \"identity\": null).",
         epilog="Example: cvtools identify --gallery people/ party/ --json. "
-               "Exit codes: 0 ok, 1 some inputs failed, 2 usage error.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    p.add_argument("--gallery", "-g", required=True, metavar="DIR", help="folder of DIR/<name>/<image>")
+               "Exit codes: 0 ok, 1 some inputs failed, 2 usage error, 130 interrupted.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or quoted globs")
+    p.add_argument("--gallery", "-g", required=True, metavar="DIR",
+                   help="folder of DIR/<name>/<image> or DIR/<name>.jpg (alice.jpg, alice_2.jpg, bob.png)")
     p.add_argument("--kind", choices=["face", "object"], default="face", help="default face")
     p.add_argument("--threshold", type=float, default=0.6,
                    help="face: largest descriptor distance that still names a face (default 0.6)")
@@ -24,34 +28,76 @@ def register(sub) -> None:
                         "face-dlib-hog, ... see `cvtools detect --list`)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     p.add_argument("--describe", action="store_true", help="add colour, size and position of each detection")
-    p.add_argument("--json", action="store_true", help="one JSON object per image")
+    add_device(p, "face")
+    add_runner(p)
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    from cvtools.identify import Gallery, describe
+# ------------------------------------------------------------------------ worker side
+_GALLERIES: dict = {}
+
+
+def _gallery(spec: dict, progress: bool | None = False):
+    from cvtools.identify import Gallery
+
+    key = json.dumps(spec, sort_keys=True)
+    gallery = _GALLERIES.get(key)
+    if gallery is None:
+        _GALLERIES.clear()
+        gallery = _GALLERIES[key] = Gallery.from_folder(spec["root"], spec["kind"], cache=spec["cache"],
+                                                        progress=progress, **spec["options"])
+    return gallery
+
+
+def records(image, det, *, describe: bool) -> list[dict]:
+    """The JSON records of ``det``: ``identity`` is always there, ``None`` for an unknown face or object."""
+    from cvtools.identify import describe_detections
+
+    recs = describe_detections(image, det) if describe else det.to_records()
+    for rec in recs:
+        name = rec.get("identity")
+        rec["identity"] = None if name in (None, "unknown") else name
+    return recs
+
+
+@task
+def identify_one(item: dict) -> dict:
+    """Run in a batch worker: the gallery (built once per process, from its cache) on one image file."""
     from cvtools.io import read
 
-    from ._classify import _files
+    gallery = _gallery(item["gallery"])
+    image = read(item["path"])
+    return {"detections": records(image, gallery.identify(image), describe=item["describe"])}
 
+
+# ------------------------------------------------------------------------ parent side
+def run(args) -> int:
     options = ({"threshold": args.threshold, "detector": args.detector} if args.kind == "face"
                else {"min_inliers": args.min_inliers})
-    gallery = Gallery.from_folder(args.gallery, args.kind, cache=not args.no_cache, **options)
+    if args.device is not None:
+        options["device"] = args.device
+    spec = {"root": str(args.gallery), "kind": args.kind, "cache": not args.no_cache, "options": options}
+    _GALLERIES.clear()
+    with usage_errors():  # an unknown detector, a bad threshold, an empty gallery: the user's to fix
+        # built here once: the options are checked before any work, the cache is filled for the workers,
+        # and one image (or --workers 0) runs on this very gallery
+        _gallery(spec, progress=None if not args.quiet else False)
+    inputs = collect(args.inputs)
+    items = [{"path": str(i.path), "error": i.error, "gallery": spec, "describe": args.describe} for i in inputs]
     failed = 0
-    for path in _files(args.inputs):
-        try:
-            image = read(path)
-            det = gallery.identify(image)
-        except (OSError, ValueError, TypeError) as exc:
+    for item, res, err in run_items(identify_one, items, command="identify", workers=args.workers,
+                                    quiet=args.quiet):
+        if err is not None:
             failed += 1
-            print(f"cvtools identify: {path}: {exc}", file=sys.stderr)
+            if args.json:
+                emit({"path": item["path"], "error": err})
             continue
-        records = describe(image, det) if args.describe else det.to_records()
+        recs = res["detections"]
         if args.json:
-            print(json.dumps({"file": str(path), "detections": records}))
+            emit({"path": item["path"], "detections": recs})
         else:
-            names = [f"{r.get('identity', 'unknown')} ({r['distance']:.2f})" if "distance" in r
-                     else r.get("identity", "unknown") for r in records]
-            print(f"{path}\t{len(records)} {args.kind}(s)\t" + ", ".join(names))
-        sys.stdout.flush()
-    return 1 if failed else 0
+            names = [f"{r['identity'] or 'unknown'} ({r['distance']:.2f})" if "distance" in r
+                     else r["identity"] or "unknown" for r in recs]
+            print(f"{shown(item['path'])}\t{len(recs)} {args.kind}(s)\t" + ", ".join(names), flush=True)
+    return finish("identify", len(inputs), failed, quiet=args.quiet)
+

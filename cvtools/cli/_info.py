@@ -11,7 +11,9 @@ def register(sub) -> None:
                        description="Print the versions of cvtools and its core dependencies, whether "
                                    "OpenCV has a GUI backend, and for each optional backend whether it "
                                    "is installed (and if not, the pip line that installs it).")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON line")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="accepted for symmetry with every command: info prints only its report")
     p.set_defaults(func=run)
 
 
@@ -76,7 +78,7 @@ def collect() -> dict:
 def run(args) -> int:
     report = collect()
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report))
         return 0
     print(f"cvtools      {report['cvtools']}")
     print(f"python       {report['python']} ({report['platform']})")

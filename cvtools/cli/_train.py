@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
+from ._common import add_device, usage_errors
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -13,7 +15,7 @@ def register(sub) -> None:
                     "linear SVM (fast, few images needed); cnn: a small residual network trained on the "
                     "CPU with augmentation and early stopping (needs torch and albumentations).",
         epilog="Example: cvtools train photos/ -o pets.npz --method cnn --epochs 40. "
-               "Exit codes: 0 ok, 1 training failed, 2 usage error.")
+               "Exit codes: 0 ok, 1 training failed, 2 usage error, 130 interrupted.")
     p.add_argument("data", metavar="DATA", help="folder with one sub-folder of images per class")
     p.add_argument("-o", "--output", required=True, metavar="MODEL", help="where to write the model (.npz)")
     p.add_argument("--method", choices=["hog-svm", "cnn"], default="hog-svm", help="default hog-svm")
@@ -27,23 +29,29 @@ def register(sub) -> None:
     p.add_argument("--no-augment", action="store_true", help="cnn: no augmentation")
     p.add_argument("--no-flip", action="store_true", help="cnn: no horizontal flips (text, digits, ...)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--json", action="store_true", help="print the training summary as JSON")
-    p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    add_device(p, "cnn")
+    p.add_argument("--json", action="store_true", help="print the training summary as one JSON line")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar; print nothing on success")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from cvtools.recognize import train
 
-    clf = train(args.data, args.method, image_size=args.image_size, seed=args.seed, val_split=args.val_split,
-                kfold=args.kfold, epochs=args.epochs, batch_size=args.batch_size, patience=args.patience,
-                augment=not args.no_augment, flip=not args.no_flip, progress=None if not args.quiet else False)
+    options = {} if args.device is None else {"device": args.device}
+    # recognize.train checks its arguments and the DATA layout before any work, with ValueErrors that
+    # name them: each is the user's to fix (--debug shows where one came from)
+    with usage_errors():
+        clf = train(args.data, args.method, image_size=args.image_size, seed=args.seed, val_split=args.val_split,
+                    kfold=args.kfold, epochs=args.epochs, batch_size=args.batch_size, patience=args.patience,
+                    augment=not args.no_augment, flip=not args.no_flip, progress=None if not args.quiet else False,
+                    **options)
     clf.save(args.output)
     info = {k: v for k, v in clf.info.items() if k != "history"}
     summary = {"model": str(args.output), "method": clf.method, "classes": clf.classes,
                "image_size": list(clf.image_size), "channels": clf.channels, **info}
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary))
     elif not args.quiet:
         print(f"trained {clf.method} on {info['n_train']} images of {len(clf.classes)} classes "
               f"({', '.join(clf.classes[:8])}{' ...' if len(clf.classes) > 8 else ''}) "
