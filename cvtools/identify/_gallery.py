@@ -1,10 +1,11 @@
-"""Galleries of known faces or objects, built from ``root/<name>/<image>`` folders."""
+"""Galleries of known faces or objects, built from ``root/<name>/<image>`` folders or ``root/<name>.jpg`` files."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -21,6 +22,58 @@ FACE_THRESHOLD = 0.6
 MIN_INLIERS = 12
 CACHE_VERSION = 2
 _NO_FACE = ("skip", "whole", "error")
+
+
+#: A trailing copy index stripped from a flat gallery file's stem: alice_2.jpg, alice-2.jpg, alice (2).jpg.
+_INDEX_SUFFIX = re.compile(r"(?:[_-]\d+| \(\d+\))$")
+
+
+def gallery_files(root) -> tuple[list[Path], list[str]]:
+    """The images of a gallery folder and the name each is filed under, in sorted order.
+
+    Two layouts, which may be mixed in one folder:
+
+    * class sub-folders ``root/<name>/<image>`` (images may sit deeper below ``<name>``): the name
+      is the sub-folder's, as :func:`cvtools.datasets.load` reads class folders;
+    * flat files ``root/<name>.<ext>`` (face_recognition's ``known_people/obama.jpg``): the name is
+      the file's stem less a trailing copy index ``_N``, ``-N`` or `` (N)``, so ``alice.jpg``,
+      ``alice_2.jpg`` and ``alice (3).png`` are all ``alice``. A name that itself ends in ``_<digits>``
+      (``agent_007``) needs the sub-folder layout.
+
+    Hidden files and folders (the ``.cvtools-cache``) are skipped.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("alice.jpg", "alice_2.jpg", "bob/1.png", "bob/x/2.png", ".hidden.png"):
+    ...     (root / name).parent.mkdir(parents=True, exist_ok=True); (root / name).touch()
+    >>> paths, names = gallery_files(root)
+    >>> [p.relative_to(root).as_posix() for p in paths], names
+    (['alice.jpg', 'alice_2.jpg', 'bob/1.png', 'bob/x/2.png'], ['alice', 'alice', 'bob', 'bob'])
+    """
+    from ..io import IMAGE_EXTENSIONS, iter_images
+
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"gallery {str(root)!r} is not a folder; expected root/<name>/<image> or "
+                                "root/<name>.jpg.")
+    paths, names = [], []
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir():
+            found = list(iter_images(path))
+            paths.extend(found)
+            names.extend([entry.name] * len(found))
+        elif entry.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
+            paths.append(path)
+            names.append(_INDEX_SUFFIX.sub("", path.stem) or path.stem)
+    if not paths:
+        raise ValueError(f"gallery {str(root)!r} holds no images; expected root/<name>/<image> (e.g. "
+                         "root/alice/1.jpg) or root/<name>.jpg (e.g. root/alice.jpg, root/alice_2.jpg).")
+    return paths, names
 
 
 def default_cache_dir(root) -> Path:
@@ -277,12 +330,14 @@ class Gallery:
     @classmethod
     def from_folder(cls, root, kind: str = "face", *, cache: bool = True, cache_dir=None,
                     no_face: str = "skip", progress: bool | None = None, **options) -> "Gallery":
-        """Build a gallery from ``root/<name>/<image>`` (images may sit deeper below ``<name>``).
+        """Build a gallery from ``root/<name>/<image>`` or ``root/<name>.jpg`` (see :func:`gallery_files`).
 
         Parameters
         ----------
         root : str or pathlib.Path
-            One sub-folder per person or object; its name is the identity.
+            One sub-folder per person or object (its name is the identity; images may sit deeper
+            below it), or flat files named after them (``alice.jpg``, ``alice_2.jpg``, ``bob.png``),
+            or both.
         kind : {"face", "object"}
             See :class:`Gallery`.
         cache : bool
@@ -308,12 +363,11 @@ class Gallery:
         from tqdm import tqdm
 
         from ..io import read
-        from ..recognize._data import load_folder
 
         check_choice(no_face, _NO_FACE, name="no_face")
         gallery = cls(kind, **options)
         root = Path(root)
-        paths, labels, _ = load_folder(root)
+        paths, labels = gallery_files(root)
         params = ({"detector": detector_key(gallery.detector), "align": gallery.align,
                    "num_jitters": gallery.num_jitters, "no_face": no_face}
                   if kind == "face" else {"max_side": 800, "nfeatures": 2000})
