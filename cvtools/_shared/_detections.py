@@ -14,6 +14,11 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from numpy.typing import ArrayLike
+
 __all__ = ["Detections", "nms_indices"]
 
 _OPTIONAL = ("landmarks", "identities", "distances", "texts", "polygons")
@@ -52,7 +57,7 @@ def _boxes_area(b: np.ndarray) -> np.ndarray:
     return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
 
 
-def nms_indices(xyxy, scores, iou_threshold: float = 0.5, *, classes=None) -> np.ndarray:
+def nms_indices(xyxy: ArrayLike, scores: ArrayLike, iou_threshold: float = 0.5, *, classes: ArrayLike | None = None) -> np.ndarray:
     """Greedy non-maximum suppression; indices of the kept boxes, highest score first.
 
     Parameters

@@ -30,13 +30,18 @@ from .._shared import check_choice
 from ._dataset import FORMATS, WRITERS, Dataset, DatasetError, Problem, Reporter, Sample, SaveSummary, image_size
 from . import _coco, _folder, _voc, _yolo
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from collections.abc import Sequence
+
 WRITERS.update(coco=_coco.save, yolo=_yolo.save, voc=_voc.save, folder=_folder.save)
 
 __all__ = ["load", "detect_format", "Dataset", "Sample", "DatasetError", "Problem", "SaveSummary", "FORMATS",
            "image_size"]
 
 
-def detect_format(path) -> str:
+def detect_format(path: str | os.PathLike) -> str:
     """Which format a path holds: ``"coco"``, ``"yolo"``, ``"voc"`` or ``"folder"``.
 
     A ``.json`` file is COCO and a ``.yaml`` file YOLO; a folder is VOC when it has ``Annotations/``,
@@ -71,7 +76,7 @@ def detect_format(path) -> str:
                        "class sub-folders with images.", path=path)
 
 
-def load(path, format: str = "auto", *, split: str | None = None, images=None, classes=None,
+def load(path: str | os.PathLike, format: str = "auto", *, split: str | None = None, images: str | os.PathLike | None = None, classes: Sequence[str] | None = None,
          strict: bool = True) -> Dataset:
     """Read a labelled image set.
 

@@ -114,7 +114,8 @@ def load(path: Path, *, split=None, images=None, report, classes=None) -> Datase
                    category_ids=category_ids)
 
 
-def _load_file(path: Path, *, split, images, report):
+def _read_json(path: Path) -> tuple[str, dict]:
+    """The text and the parsed document of a COCO instances file, its top-level shape checked."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -131,6 +132,11 @@ def _load_file(path: Path, *, split, images, report):
         if not isinstance(doc.get(key, []), list):
             raise DatasetError(f"'{key}' must be a list; got {type(doc[key]).__name__}.", path=path,
                                line=_json_line(text, key, 0))
+    return text, doc
+
+
+def _load_file(path: Path, *, split, images, report):
+    text, doc = _read_json(path)
 
     def at(section, i):
         return _json_line(text, section, i)

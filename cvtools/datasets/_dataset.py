@@ -62,7 +62,7 @@ class Reporter:
 
 
 # ------------------------------------------------------------------------------------------ images
-def image_size(path) -> tuple[int, int]:
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """``(height, width)`` of an image file from its header (no decoding), EXIF orientation applied
     as :func:`cvtools.read` applies it."""
     from PIL import Image, UnidentifiedImageError

@@ -11,6 +11,11 @@ import numpy as np
 from .._shared import EXTRAS, as_uint8, check_image, is_available
 from .._shared._detections import Detections
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from typing import Any
+
 __all__ = ["Detector", "DetectorInfo", "get", "detectors", "register_detector", "auto_min_size", "margin_to_score",
            "score_to_margin"]
 
@@ -79,8 +84,8 @@ class _Spec:
 
 _DETECTORS: dict[str, _Spec] = {}
 
-def register_detector(name: str, description: str, *, needs: tuple[str, ...] = (), check=None, model: str = "",
-                      license: str = "", classes=(), speed: str = ""):
+def register_detector(name: str, description: str, *, needs: tuple[str, ...] = (), check: Callable[[], str | None] | None = None, model: str = "",
+                      license: str = "", classes: tuple[str, ...] =(), speed: str = "") -> Callable[[Any], Any]:
     """Decorator registering a detector class (or factory) under ``name`` for :func:`get` and the CLI.
 
     Parameters
@@ -153,7 +158,7 @@ def detectors() -> list[DetectorInfo]:
     return out
 
 
-def get(name: str, **options) -> Detector:
+def get(name: str, **options: Any) -> Detector:
     """Build the detector called ``name`` with ``options``.
 
     Parameters

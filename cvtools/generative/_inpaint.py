@@ -24,6 +24,12 @@ from cvtools._shared import check_choice, check_image, dtype_max, restore_dtype,
 
 from ._masks import as_mask
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from numpy.typing import ArrayLike
+    from typing import Any
+
 __all__ = ["inpaint", "METHODS"]
 
 METHODS = ("auto", "telea", "ns", "biharmonic", "fsr", "exemplar", "dip")
@@ -139,7 +145,7 @@ def _options_of(method: str) -> list[str]:
     return [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY and n != "progress"]
 
 
-def inpaint(image, mask, method: str = "auto", *, alpha: str = "fill", progress=None, **options):
+def inpaint(image: np.ndarray, mask: ArrayLike, method: str = "auto", *, alpha: str = "fill", progress: bool | None = None, **options: Any) -> np.ndarray:
     """Fill the masked pixels of an image so that the region looks as if nothing was ever there.
 
     Parameters

@@ -7,10 +7,16 @@ import numpy as np
 
 from cvtools._shared import check_image, dtype_max
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from collections.abc import Sequence
+    from numpy.typing import ArrayLike
+
 __all__ = ["mask_from_color", "mask_from_boxes", "dilate_mask", "as_mask"]
 
 
-def as_mask(mask, shape=None, *, name: str = "mask") -> np.ndarray:
+def as_mask(mask: ArrayLike, shape: tuple[int, ...] | None = None, *, name: str = "mask") -> np.ndarray:
     """Validate ``mask`` (bool, or integer/float where non-zero means "fill") and return it as bool.
 
     Parameters
@@ -48,7 +54,7 @@ def as_mask(mask, shape=None, *, name: str = "mask") -> np.ndarray:
     return mask.astype(bool, copy=True)
 
 
-def mask_from_color(image, color, *, tolerance: float = 0.0) -> np.ndarray:
+def mask_from_color(image: np.ndarray, color: Sequence[float] | float, *, tolerance: float = 0.0) -> np.ndarray:
     """Mask of the pixels whose colour is within ``tolerance`` of ``color`` (e.g. a painted-over region).
 
     Parameters
@@ -91,7 +97,7 @@ def mask_from_color(image, color, *, tolerance: float = 0.0) -> np.ndarray:
     return (np.abs(img - col) <= tolerance + 1e-12).all(axis=2)
 
 
-def mask_from_boxes(shape, boxes, *, padding: float = 0.0, ellipse: bool = False) -> np.ndarray:
+def mask_from_boxes(shape: tuple[int, ...], boxes: ArrayLike, *, padding: float = 0.0, ellipse: bool = False) -> np.ndarray:
     """Mask covering boxes (``xyxy`` pixels, or a :class:`cvtools.detect.Detections`), grown by ``padding``.
 
     Parameters
@@ -145,7 +151,7 @@ def mask_from_boxes(shape, boxes, *, padding: float = 0.0, ellipse: bool = False
     return mask
 
 
-def dilate_mask(mask, radius: int = 1) -> np.ndarray:
+def dilate_mask(mask: ArrayLike, radius: int = 1) -> np.ndarray:
     """Grow a mask by ``radius`` pixels (a disc), e.g. to cover the anti-aliased rim of a scratch or logo.
 
     Examples

@@ -22,6 +22,11 @@ import numpy as np
 from .._shared import check_choice, check_image, to_rgb_uint8
 from ._style_fast import FastEngine
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from typing import Any
+
 METHODS = ("color", "npr", "fast", "neural")
 MIN_SIDE = 32
 
@@ -98,8 +103,8 @@ def keep_color(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
     return np.clip(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), 0, 1)
 
 
-def stylize(content: np.ndarray | str | os.PathLike | bytes, style=None, method: str = "color",
-            strength: float = 1.0, preserve_color: bool = False, **options) -> np.ndarray:
+def stylize(content: np.ndarray | str | os.PathLike | bytes, style: Any = None, method: str = "color",
+            strength: float = 1.0, preserve_color: bool = False, **options: Any) -> np.ndarray:
     """Render ``content`` in the style of ``style``.
 
     Parameters
@@ -262,7 +267,7 @@ def _color_u8(image, style, strength, luminance_only, **options):
     return out
 
 
-def is_builtin_style(style) -> bool:
+def is_builtin_style(style: object) -> bool:
     """True when ``style`` names built-in fast styles (an int, a dict ``{index: weight}``, or a string
     such as ``"7"`` or ``"3:0.5,12:0.5"``) rather than a style image or its path.
 

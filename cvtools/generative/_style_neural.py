@@ -160,19 +160,7 @@ def _fit(rgb: np.ndarray, longest: int) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
 
 
-def neural_stylize(content: np.ndarray, style: np.ndarray, *, weights=None, iterations: int = 200,
-                   max_time: float | None = None, optimizer: str = "lbfgs", scales: int = 2,
-                   size: int | None = 512, content_weight: float = 1.0, style_weight: float = 10.0,
-                   tv_weight: float = 1.0, seed: int = 0, device="cpu", progress: bool | None = None,
-                   callback=None, init: str = "content", lr: float | None = None,
-                   pooling: str = "avg", threads: int | None = None) -> np.ndarray:
-    """Gatys et al. 2016 on float32 RGB [0, 1]; see :func:`cvtools.generative.stylize` for the options.
-
-    Losses (all scale-free, so the weights transfer between extractors): content
-    ``|F(x) - F(c)|^2 / |F(c)|^2`` at the content layer, style ``sum_l |G_l(x) - G_l(s)|^2 / |G_l(s)|^2``
-    averaged over the style layers, total variation ``mean(dx^2) + mean(dy^2)`` on the 0-1 image.
-    """
-    torch = _torch()
+def _check_options(*, optimizer, init, pooling, iterations, scales, size, max_time, threads) -> None:
     check_choice(optimizer, ("lbfgs", "adam"), name="optimizer")
     check_choice(init, ("content", "noise"), name="init")
     check_choice(pooling, ("avg", "max"), name="pooling")
@@ -186,6 +174,23 @@ def neural_stylize(content: np.ndarray, style: np.ndarray, *, weights=None, iter
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
                                 or threads < 1):
         raise ValueError(f"`threads` must be an int >= 1 or None; got {threads!r}.")
+
+
+def neural_stylize(content: np.ndarray, style: np.ndarray, *, weights=None, iterations: int = 200,
+                   max_time: float | None = None, optimizer: str = "lbfgs", scales: int = 2,
+                   size: int | None = 512, content_weight: float = 1.0, style_weight: float = 10.0,
+                   tv_weight: float = 1.0, seed: int = 0, device="cpu", progress: bool | None = None,
+                   callback=None, init: str = "content", lr: float | None = None,
+                   pooling: str = "avg", threads: int | None = None) -> np.ndarray:
+    """Gatys et al. 2016 on float32 RGB [0, 1]; see :func:`cvtools.generative.stylize` for the options.
+
+    Losses (all scale-free, so the weights transfer between extractors): content
+    ``|F(x) - F(c)|^2 / |F(c)|^2`` at the content layer, style ``sum_l |G_l(x) - G_l(s)|^2 / |G_l(s)|^2``
+    averaged over the style layers, total variation ``mean(dx^2) + mean(dy^2)`` on the 0-1 image.
+    """
+    torch = _torch()
+    _check_options(optimizer=optimizer, init=init, pooling=pooling, iterations=iterations, scales=scales,
+                   size=size, max_time=max_time, threads=threads)
     dev = resolve_device(device, feature=FEATURE)
     if progress is None:
         progress = sys.stderr.isatty()

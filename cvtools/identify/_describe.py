@@ -1,16 +1,17 @@
 """`describe_detections`: plain-language attributes of each detection (color, size, position, ...)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._shared import check_image, to_rgb_uint8
 from ..recognize import crop_boxes
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from collections.abc import Sequence
+
     from .._shared._detections import Detections
 
 #: Color names and the sRGB value each stands for (nearest in CIELAB wins).
@@ -33,7 +34,7 @@ def _lab(rgb) -> np.ndarray:
 _PALETTE_LAB = None
 
 
-def color_name(rgb) -> str:
+def color_name(rgb: Sequence[float]) -> str:
     """The nearest name in :data:`COLORS` (CIELAB distance) for an sRGB triple in 0-255.
 
     >>> color_name((250, 10, 10)), color_name((10, 10, 240)), color_name((128, 130, 126))

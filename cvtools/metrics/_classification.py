@@ -5,6 +5,12 @@ import numpy as np
 
 from .._shared import check_choice
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from numpy.typing import ArrayLike
+    from typing import Any
+
 __all__ = ["confusion_matrix", "accuracy", "precision_recall_f1", "precision", "recall", "f1_score",
            "classification_report", "roc_curve", "auc", "roc_auc", "pr_curve", "average_precision_score"]
 
@@ -23,7 +29,7 @@ def _pair(y_true, y_pred):
     return t, p
 
 
-def confusion_matrix(y_true, y_pred, *, labels=None, normalize: str | None = None) -> np.ndarray:
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, *, labels: ArrayLike | None = None, normalize: str | None = None) -> np.ndarray:
     """Counts of (true class, predicted class) pairs: row = true, column = predicted.
 
     Parameters
@@ -66,7 +72,7 @@ def confusion_matrix(y_true, y_pred, *, labels=None, normalize: str | None = Non
     return np.nan_to_num(out)
 
 
-def accuracy(y_true, y_pred) -> float:
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Fraction of samples whose predicted label equals the true one.
 
     Examples
@@ -88,7 +94,7 @@ def _safe_div(a, b, zero_division):
     return out
 
 
-def precision_recall_f1(y_true, y_pred, *, labels=None, average: str | None = "macro", zero_division: float = 0.0):
+def precision_recall_f1(y_true: ArrayLike, y_pred: ArrayLike, *, labels: ArrayLike | None = None, average: str | None = "macro", zero_division: float = 0.0) -> tuple[float | np.ndarray, float | np.ndarray, float | np.ndarray]:
     """Precision, recall and F1, per class or averaged.
 
     Parameters
@@ -141,7 +147,7 @@ def precision_recall_f1(y_true, y_pred, *, labels=None, average: str | None = "m
     return float(prec.mean()), float(rec.mean()), float(f1.mean())
 
 
-def precision(y_true, y_pred, **kwargs):
+def precision(y_true: ArrayLike, y_pred: ArrayLike, **kwargs: Any) -> float | np.ndarray:
     """Precision (see :func:`precision_recall_f1` for the options).
 
     Examples
@@ -152,7 +158,7 @@ def precision(y_true, y_pred, **kwargs):
     return precision_recall_f1(y_true, y_pred, **kwargs)[0]
 
 
-def recall(y_true, y_pred, **kwargs):
+def recall(y_true: ArrayLike, y_pred: ArrayLike, **kwargs: Any) -> float | np.ndarray:
     """Recall (see :func:`precision_recall_f1` for the options).
 
     Examples
@@ -163,7 +169,7 @@ def recall(y_true, y_pred, **kwargs):
     return precision_recall_f1(y_true, y_pred, **kwargs)[1]
 
 
-def f1_score(y_true, y_pred, **kwargs):
+def f1_score(y_true: ArrayLike, y_pred: ArrayLike, **kwargs: Any) -> float | np.ndarray:
     """F1, the harmonic mean of precision and recall (see :func:`precision_recall_f1`).
 
     Examples
@@ -174,7 +180,7 @@ def f1_score(y_true, y_pred, **kwargs):
     return precision_recall_f1(y_true, y_pred, **kwargs)[2]
 
 
-def classification_report(y_true, y_pred, *, labels=None, zero_division: float = 0.0) -> dict:
+def classification_report(y_true: ArrayLike, y_pred: ArrayLike, *, labels: ArrayLike | None = None, zero_division: float = 0.0) -> dict:
     """Per-class precision / recall / F1 / support plus accuracy and averages, as a dict.
 
     Same layout as ``sklearn.metrics.classification_report(..., output_dict=True)``: one entry per
@@ -229,7 +235,7 @@ def _clf_curve(y, s):
     return fps, tps, s[ends]
 
 
-def roc_curve(y_true, scores, *, pos_label=None):
+def roc_curve(y_true: ArrayLike, scores: ArrayLike, *, pos_label: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Receiver operating characteristic: false- and true-positive rates at every score threshold.
 
     Parameters
@@ -260,7 +266,7 @@ def roc_curve(y_true, scores, *, pos_label=None):
     return fps / fps[-1], tps / tps[-1], thr
 
 
-def auc(x, y) -> float:
+def auc(x: ArrayLike, y: ArrayLike) -> float:
     """Area under a curve by the trapezoidal rule (x must be monotonic).
 
     Examples
@@ -278,7 +284,7 @@ def auc(x, y) -> float:
     return float(abs(np.sum(dx * (y[1:] + y[:-1]) / 2.0)))
 
 
-def roc_auc(y_true, scores, *, pos_label=None) -> float:
+def roc_auc(y_true: ArrayLike, scores: ArrayLike, *, pos_label: Any = None) -> float:
     """Area under the ROC curve (the probability a random positive outscores a random negative).
 
     Examples
@@ -290,7 +296,7 @@ def roc_auc(y_true, scores, *, pos_label=None) -> float:
     return auc(fpr, tpr)
 
 
-def pr_curve(y_true, scores, *, pos_label=None):
+def pr_curve(y_true: ArrayLike, scores: ArrayLike, *, pos_label: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision and recall at every score threshold (as ``sklearn.metrics.precision_recall_curve``).
 
     Returns
@@ -314,7 +320,7 @@ def pr_curve(y_true, scores, *, pos_label=None):
     return np.r_[prec[::-1], 1.0], np.r_[rec[::-1], 0.0], thr[::-1]
 
 
-def average_precision_score(y_true, scores, *, pos_label=None) -> float:
+def average_precision_score(y_true: ArrayLike, scores: ArrayLike, *, pos_label: Any = None) -> float:
     """Area under the step PR curve, ``sum((R_n - R_{n-1}) P_n)`` (sklearn's definition, no interpolation).
 
     Examples

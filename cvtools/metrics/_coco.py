@@ -17,6 +17,13 @@ import numpy as np
 
 from ._detection import _as_list, _classes
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from .._shared._detections import Detections
+    from collections.abc import Sequence
+    from numpy.typing import ArrayLike
+
 __all__ = ["coco_eval", "coco_map", "CocoEvalResult", "COCO_STATS"]
 
 #: The keys of :func:`coco_eval`'s summary, in pycocotools' order.
@@ -313,7 +320,7 @@ def _mean_defined(values) -> float:
     return float(v.mean()) if v.size else -1.0
 
 
-def coco_eval(ground_truth, predictions, *, classes=None) -> CocoEvalResult:
+def coco_eval(ground_truth: Sequence[Detections] | Detections, predictions: Sequence[Detections] | Detections, *, classes: Sequence[str] | None = None) -> CocoEvalResult:
     """COCO box evaluation: the 12 numbers of pycocotools' summary, per-class AP and the PR curves.
 
     Parameters
@@ -385,7 +392,7 @@ def coco_eval(ground_truth, predictions, *, classes=None) -> CocoEvalResult:
                           per_class=per_class)
 
 
-def coco_map(predictions, ground_truths, *, iou_thresholds=None, max_detections: int = 100) -> dict:
+def coco_map(predictions: Sequence[Detections] | Detections, ground_truths: Sequence[Detections] | Detections, *, iou_thresholds: ArrayLike | None = None, max_detections: int = 100) -> dict:
     """COCO-style box mAP@[.5:.95] ("area: all"), computed as ``pycocotools.cocoeval.COCOeval`` does.
 
     Per image and class, predictions are ranked by score (at most ``max_detections`` per image),

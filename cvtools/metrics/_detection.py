@@ -7,6 +7,13 @@ import numpy as np
 
 from .._shared import check_choice
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from .._shared._detections import Detections
+    from collections.abc import Sequence
+    from numpy.typing import ArrayLike
+
 __all__ = ["box_iou", "match_detections", "MatchResult", "average_precision", "detection_pr",
            "detection_ap"]
 
@@ -20,7 +27,7 @@ def _boxes(b, name):
     return arr
 
 
-def box_iou(boxes_a, boxes_b) -> np.ndarray:
+def box_iou(boxes_a: ArrayLike, boxes_b: ArrayLike) -> np.ndarray:
     """Pairwise intersection over union of two sets of ``xyxy`` boxes.
 
     Parameters
@@ -99,7 +106,7 @@ class MatchResult:
         return int(((self.gt_to_pred < 0) & ~self.gt_ignored).sum())
 
 
-def match_detections(pred_boxes, gt_boxes, *, scores=None, iou_threshold: float = 0.5, gt_ignore=None,
+def match_detections(pred_boxes: ArrayLike, gt_boxes: ArrayLike, *, scores: ArrayLike | None = None, iou_threshold: float = 0.5, gt_ignore: ArrayLike | None = None,
                      rule: str = "coco") -> MatchResult:
     """Match predictions to ground truth greedily by descending score, one-to-one, at an IoU threshold.
 
@@ -180,7 +187,7 @@ def match_detections(pred_boxes, gt_boxes, *, scores=None, iou_threshold: float 
     return MatchResult(pred_to_gt, gt_to_pred, tp, ignored, miou, ig)
 
 
-def average_precision(recall, precision, *, method: str = "all-point") -> float:
+def average_precision(recall: ArrayLike, precision: ArrayLike, *, method: str = "all-point") -> float:
     """Average precision from a PR curve ordered by decreasing score threshold (recall increasing).
 
     Parameters
@@ -249,8 +256,8 @@ def _classes(preds, gts):
     return sorted({str(v) for d in list(preds) + list(gts) for v in d.labels.tolist()})
 
 
-def detection_pr(predictions, ground_truths, *, iou_threshold: float = 0.5, label: str | None = None,
-                 rule: str = "voc"):
+def detection_pr(predictions: Sequence[Detections] | Detections, ground_truths: Sequence[Detections] | Detections, *, iou_threshold: float = 0.5, label: str | None = None,
+                 rule: str = "voc") -> dict:
     """Precision and recall after each ranked prediction over a whole set of images.
 
     Parameters
@@ -308,7 +315,7 @@ def detection_pr(predictions, ground_truths, *, iou_threshold: float = 0.5, labe
             "fp": int((~tp).sum()), "n_gt": n_gt}
 
 
-def detection_ap(predictions, ground_truths, *, iou_threshold: float = 0.5, method: str = "all-point",
+def detection_ap(predictions: Sequence[Detections] | Detections, ground_truths: Sequence[Detections] | Detections, *, iou_threshold: float = 0.5, method: str = "all-point",
                  rule: str = "voc") -> dict:
     """PASCAL-VOC-style average precision per class and its mean.
 

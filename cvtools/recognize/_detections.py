@@ -5,8 +5,15 @@ import numpy as np
 
 from .._shared import check_image
 
+from typing import TYPE_CHECKING
 
-def crop_boxes(image: np.ndarray, xyxy, *, pad: float = 0.0) -> list[np.ndarray]:
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from .._shared._detections import Detections
+    from ._model import Classifier
+    from numpy.typing import ArrayLike
+
+
+def crop_boxes(image: np.ndarray, xyxy: ArrayLike, *, pad: float = 0.0) -> list[np.ndarray]:
     """Crops of ``image`` for each ``xyxy`` box, grown by ``pad`` x the box size on each side and
     clipped to the image (a box fully outside gives a 1 x 1 crop at the nearest border).
 
@@ -30,7 +37,7 @@ def crop_boxes(image: np.ndarray, xyxy, *, pad: float = 0.0) -> list[np.ndarray]
     return crops
 
 
-def classify_detections(image, detections, classifier, *, pad: float = 0.0):
+def classify_detections(image: np.ndarray, detections: Detections, classifier: Classifier, *, pad: float = 0.0) -> Detections:
     """Classify the crop of every detection: a copy of ``detections`` with ``data["class"]``
     (the predicted label) and ``data["class_score"]`` (its probability, float32).
 

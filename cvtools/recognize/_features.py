@@ -5,6 +5,11 @@ import numpy as np
 
 from ._data import check_size, prepare_batch
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from collections.abc import Sequence
+
 #: HOG settings used everywhere in cvtools.recognize (Dalal & Triggs 2005: 9 orientations, 2x2 blocks).
 HOG_PARAMS = {"orientations": 9, "cells": 8, "cells_per_block": 2}
 
@@ -26,7 +31,7 @@ def hog_length(image_size) -> int:
     return n * block * block * HOG_PARAMS["orientations"]
 
 
-def hog_features(images, *, image_size=64, channels: int = 1) -> np.ndarray:
+def hog_features(images: Sequence | np.ndarray, *, image_size: int | tuple[int, int] =64, channels: int = 1) -> np.ndarray:
     """Histogram-of-oriented-gradient descriptors, one row per image.
 
     Each image is resized to ``image_size`` and split into an 8 x 8 grid of cells (so the length

@@ -9,6 +9,11 @@ from .._shared import check_choice
 from ._data import as_image_list, check_size, is_gray, load_folder, load_images
 from ._features import hog_features
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    import os
+
 FEATURES = ("hog", "cnn")
 NOVELTY_METHODS = ("lof", "isolation-forest", "distance")
 
@@ -214,7 +219,7 @@ class NoveltyDetector:
         return f"NoveltyDetector(features={self.features!r}, method={self.method!r}, {state})"
 
 
-def find_outliers(root, *, features: str = "hog", method: str = "lof", image_size=64,
+def find_outliers(root: str | os.PathLike, *, features: str = "hog", method: str = "lof", image_size: int | tuple[int, int] =64,
                   contamination: float = 0.05, n_neighbors: int = 5, seed: int = 0,
                   all_files: bool = False) -> list[dict]:
     """Suspicious files in a ``root/<class>/<image>`` training folder.

@@ -12,6 +12,11 @@ from .._shared import CvtoolsWarning, check_choice, check_device
 from ._data import as_image_list, check_size, is_gray, load_folder, load_images
 from ._model import Classifier
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from collections.abc import Sequence
+
 METHODS = ("hog-svm", "cnn")
 
 
@@ -35,10 +40,10 @@ def _split(n_classes, labels, val_split, seed):
     return np.sort(tr), np.sort(va)
 
 
-def train(root, method: str = "hog-svm", *, image_size=64, channels="auto", seed: int = 0,
+def train(root: str | os.PathLike | tuple[Sequence, Sequence], method: str = "hog-svm", *, image_size: int | tuple[int, int] =64, channels: int | str ="auto", seed: int = 0,
           val_split: float = 0.2, kfold: int | None = None, epochs: int = 30, batch_size: int = 32,
           lr: float = 2e-3, patience: int = 5, augment: bool = True, flip: bool = True,
-          widths=(32, 64, 128), blocks: int = 1, dropout: float = 0.3, svm_c: float = 0.1,
+          widths: Sequence[int] =(32, 64, 128), blocks: int = 1, dropout: float = 0.3, svm_c: float = 0.1,
           progress: bool | None = None, device: str = "cpu") -> Classifier:
     """Train an image classifier on a folder laid out as ``root/<class>/<image>``.
 

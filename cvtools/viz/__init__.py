@@ -12,6 +12,14 @@ import numpy as np
 
 from .._shared import check_image, dtype_max, require
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only (not evaluated at run time)
+    from .._shared._detections import Detections
+    from collections.abc import Sequence
+    from numpy.typing import ArrayLike
+    from typing import Any
+
 __all__ = ["draw_detections", "label_color", "plot_confusion_matrix", "plot_roc", "plot_pr", "PALETTE"]
 
 #: Distinct RGB colours (Tableau 10), assigned to labels by a stable hash.
@@ -19,7 +27,7 @@ PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 1
            (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
 
 
-def label_color(label) -> tuple[int, int, int]:
+def label_color(label: object) -> tuple[int, int, int]:
     """The RGB colour (0-255) that :func:`draw_detections` uses for ``label`` (stable across runs).
 
     Examples
@@ -48,8 +56,8 @@ def _caption(det, i, show_scores):
     return text.encode("ascii", errors="replace").decode("ascii").replace("\n", " ")
 
 
-def draw_detections(image, detections, *, color=None, thickness=None, font_scale=None, labels: bool = True,
-                    show_scores: bool = True):
+def draw_detections(image: np.ndarray, detections: Detections, *, color: tuple[int, int, int] | None = None, thickness: int | None = None, font_scale: float | None = None, labels: bool = True,
+                    show_scores: bool = True) -> np.ndarray:
     """Draw boxes (and polygons, landmarks, captions) of ``detections`` on a copy of ``image``.
 
     Parameters
@@ -143,8 +151,8 @@ def _axes(ax, figsize=(4.5, 4)):
     return fig.add_subplot()
 
 
-def plot_confusion_matrix(cm, *, labels=None, normalize: bool = False, ax=None, cmap: str = "Blues",
-                          values: bool = True, title: str | None = None):
+def plot_confusion_matrix(cm: ArrayLike, *, labels: Sequence[str] | None = None, normalize: bool = False, ax: Any = None, cmap: str = "Blues",
+                          values: bool = True, title: str | None = None) -> Any:
     """Plot a confusion matrix (rows: true class, columns: predicted class).
 
     Parameters
@@ -201,7 +209,7 @@ def plot_confusion_matrix(cm, *, labels=None, normalize: bool = False, ax=None, 
     return ax
 
 
-def plot_roc(y_true=None, scores=None, *, fpr=None, tpr=None, ax=None, label: str | None = None):
+def plot_roc(y_true: ArrayLike | None = None, scores: ArrayLike | None = None, *, fpr: ArrayLike | None = None, tpr: ArrayLike | None = None, ax: Any = None, label: str | None = None) -> Any:
     """Plot a ROC curve from labels and scores (or from ``fpr``/``tpr``), with its AUC in the legend.
 
     Returns
@@ -231,8 +239,8 @@ def plot_roc(y_true=None, scores=None, *, fpr=None, tpr=None, ax=None, label: st
     return ax
 
 
-def plot_pr(y_true=None, scores=None, *, precision=None, recall=None, ap: float | None = None, ax=None,
-            label: str | None = None):
+def plot_pr(y_true: ArrayLike | None = None, scores: ArrayLike | None = None, *, precision: ArrayLike | None = None, recall: ArrayLike | None = None, ap: float | None = None, ax: Any = None,
+            label: str | None = None) -> Any:
     """Plot a precision-recall curve from labels and scores (or from ``precision``/``recall`` arrays).
 
     For detection results pass ``precision=`` and ``recall=`` from
