@@ -455,3 +455,42 @@ def test_stride1_row_sampled_check_misses_no_pixel(kshape, padding):
             bad[y, x, 1] = np.nan
             with pytest.raises(ValueError, match=rf"row {y}, column {x}"):
                 correlate2d(bad, k, padding=padding)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("stride", [(2, 2), (3, 2), (2, 3)])
+@pytest.mark.parametrize("kind", ["full", "rank-1"])
+def test_strided_numba_checks_the_result_when_every_pixel_has_a_weight(bad, stride, kind):
+    """Undilated, no zero tap, windows at least the stride: the numba engines leave the row checks
+    and test the (1/(sy*sx) as large) result instead, every (kh // sy)-th row of it, plus the pixels
+    past the last window on their own. Every position of a small image, both paddings."""
+    rng = np.random.default_rng(1)
+    k = rng.random((3, 4)) + 0.1 if kind == "full" else np.outer(rng.random(3) + 0.5, rng.random(4) + 0.5)
+    eps = cc._kernel_eps(k.dtype)
+    factors = cc._rank1(k, eps) if kind == "rank-1" else None
+    assert cc._covered(k, factors, stride, (1, 1))
+    engine = "numba" if kind == "full" else "numba-separable"
+    plan = cc._Plan(np.dtype(np.float32), np.dtype(np.float32))
+    for padding in ("same", "valid"):
+        pads = _pads(padding, k.shape, (1, 1))
+        img = rng.random((11, 13)).astype(np.float32)
+        out_shape = output_shape(img.shape, k.shape, stride, pads)
+        for y in range(img.shape[0]):
+            for x in range(img.shape[1]):
+                img[y, x] = bad
+                with pytest.raises(ValueError, match=rf"the first at row {y}, column {x}"):
+                    cc._run_strided(engine, img, k, eps, factors, pads, "reflect", plan, stride, (1, 1), out_shape,
+                                    image=img, check_finite=True)
+                img[y, x] = 0.5
+    # a zero tap, a dilation or a window narrower than the stride: the rows are checked as read
+    assert not cc._covered(np.array([[1.0, 0.0], [1.0, 1.0]]), None, (2, 2), (1, 1))
+    assert not cc._covered(np.ones((3, 3)), None, (2, 2), (2, 1))
+    assert not cc._covered(np.ones((1, 3)), None, (2, 2), (1, 1))
+
+
+def test_strided_result_check_lets_finite_overflow_through():
+    """A finite image whose weighted sums overflow gives inf outputs: not the input's fault."""
+    img = np.full((64, 64), 3e38, np.float32)
+    out = cc._run_strided("numba", img, np.ones((3, 3)), cc._EPS64, None, (1, 1, 1, 1), "reflect", F32_PLAN,
+                          (2, 2), (1, 1), (32, 32), image=img, check_finite=True)
+    assert np.isinf(out).all()

@@ -2,6 +2,7 @@
 scipy and plain numpy formulas."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
@@ -311,3 +312,32 @@ def test_float_max_min_pool_every_window_geometry(dtype, shape):
             out = pool2d(img, size, stride=stride, mode=mode, padding=padding)
             assert out.dtype == img.dtype
             np.testing.assert_array_equal(out, ref, err_msg=f"{mode} {size} {stride} {padding}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(9, 11), (10, 12, 3), (7, 8, 2)])
+def test_float_mean_pool_fused_engine(dtype, shape):
+    """Float mean pooling over whole windows runs in one numba pass that checks its result rows as
+    it writes them: the block means (2x2: OpenCV's INTER_AREA), NaN/inf at every position
+    refused naming it (also past the last whole window), finite overflow accepted."""
+    rng = np.random.default_rng(3)
+    img = rng.standard_normal(shape).astype(dtype) * 100
+    for size in (2, 3, (2, 3), (3, 1)):
+        kh, kw = (size, size) if isinstance(size, int) else size
+        ho, wo = shape[0] // kh, shape[1] // kw
+        blocks = img[:ho * kh, :wo * kw].astype(np.float64).reshape((ho, kh, wo, kw) + shape[2:])
+        out = pool2d(img, size, mode="avg")
+        assert out.dtype == img.dtype and out.shape == (ho, wo) + shape[2:]
+        np.testing.assert_allclose(out, blocks.mean(axis=(1, 3)), rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=1e-4 if dtype == np.float32 else 1e-10)
+        if (kh, kw) == (2, 2) and img.ndim == 2:  # the engine it replaces, within float rounding
+            crop = np.ascontiguousarray(img[:ho * 2, :wo * 2])
+            np.testing.assert_allclose(out, cv2.resize(crop, (wo, ho), interpolation=cv2.INTER_AREA),
+                                       rtol=1e-6 if dtype == np.float32 else 1e-14)
+    for y in range(shape[0]):
+        for x in range(shape[1]):
+            bad = img.copy()
+            bad[y, x] = (np.nan, np.inf, -np.inf)[(y + x) % 3]
+            with pytest.raises(ValueError, match=rf"the first at row {y}, column {x}"):
+                pool2d(bad, 2, mode="avg")
+    assert np.isinf(pool2d(np.full((4, 6), 3e38, dtype), 2, mode="avg")).all() == (dtype == np.float32)

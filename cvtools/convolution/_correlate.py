@@ -453,6 +453,18 @@ def _block_rows(kshape, dilation) -> bool:
     return dilation[0] == 1 and kshape[0] >= _BLOCK_MIN_ROWS
 
 
+def _covered(k, factors, stride, dilation) -> bool:
+    """Whether every image pixel up to the last kept window has a nonzero weight in a kept output:
+    undilated, no zero tap (the numba kernels skip those) and windows at least as large as the
+    stride. Then a NaN/infinity of the image makes that output NaN/infinite (``nan * w``, ``inf * w``
+    and ``inf - inf`` are never finite)."""
+    if dilation != (1, 1) or k.shape[0] < stride[0] or k.shape[1] < stride[1]:
+        return False
+    if factors is not None:
+        return bool(np.all(factors[0] != 0) and np.all(factors[1] != 0))
+    return bool(np.all(k != 0))
+
+
 def _strided_numba(src, k, pads, border, plan, out_hw, stride, dilation, factors=None, image=None,
                    check_finite=False):
     """The numba engines (``_strided.py``): any kernel, or the rank-1 ``factors`` (column, row).
@@ -480,8 +492,11 @@ def _strided_numba(src, k, pads, border, plan, out_hw, stride, dilation, factors
     args = (stride[0], stride[1], dilation[0], dilation[1], ho, wo, channels, _index_map(h, t, b, border),
             _index_map(w, l, r, border), l, l + w)
     flat = np.ascontiguousarray(src).reshape(h, w * channels)
-    # float images: each row is checked for NaN/inf as the kernel reads it (in cache, no pass of its own)
-    check = check_finite and flat.dtype in _EXPONENT
+    # A float result in which every pixel has a weight (see _covered) shows any NaN/inf of the image:
+    # checking the result, 1/(sy*sx) of the image, is cheaper than checking rows as they are read.
+    after = check_finite and flat.dtype in _EXPONENT and not convert and _covered(k, factors, stride, dilation)
+    # other float images: each row is checked as the kernel reads it (in cache, no pass of its own)
+    check = check_finite and flat.dtype in _EXPONENT and not after
     utype, exponent = _EXPONENT[flat.dtype] if check else (np.uint32, 0)
     bits = flat.view(utype) if check else np.zeros((1, 1), utype)
     seen = np.zeros(h if check else 0, np.bool_)
@@ -493,7 +508,14 @@ def _strided_numba(src, k, pads, border, plan, out_hw, stride, dilation, factors
     else:
         strided_separable(flat, np.ascontiguousarray(factors[0], fd), np.ascontiguousarray(factors[1], fd),
                           *args, out, convert, vmin, vmax, *checker)
-    if check_finite:
+    if after:
+        rows, cols = (ho - 1) * stride[0] + k.shape[0] - t, (wo - 1) * stride[1] + k.shape[1] - l
+        rest = [flat[rows:], flat[:rows, cols * channels:]]  # pixels past the last window: read by no output
+        # each image row has a weight in at least kh // sy consecutive output rows: checking every
+        # (kh // sy)-th output row and the last finds it
+        if not _rows_finite(out, k.shape[0] // stride[0]) or not all(_finite(np.ascontiguousarray(p)) for p in rest if p.size):
+            _refuse_non_finite(image, image)  # NaN/inf in the image, or a finite image overflowing
+    elif check_finite:
         if check:
             unread = np.flatnonzero(~seen)  # rows no kept output reads (a kernel smaller than the stride)
             if status[0] or (unread.size and not _finite(np.ascontiguousarray(flat[unread]))):

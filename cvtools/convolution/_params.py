@@ -12,6 +12,11 @@ _PADDING_NAMES = ("same", "valid", "full")
 
 def _int_pair(value, *, name: str, minimum: int = 1) -> tuple[int, int]:
     """``value`` as a (vertical, horizontal) pair of ints >= ``minimum``."""
+    if type(value) is int and value >= minimum:  # the common cases, without the abstract-class checks
+        return value, value
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int \
+            and min(value) >= minimum:
+        return value
     if isinstance(value, (tuple, list)) and len(value) == 2:
         items = tuple(value)
     elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -42,6 +47,8 @@ def _pads(padding, kernel_shape, dilation) -> tuple[int, int, int, int]:
     """
     kh, kw = kernel_shape
     dy, dx = dilation
+    if type(padding) is tuple and len(padding) == 4 and all(type(p) is int and p >= 0 for p in padding):
+        return padding  # already resolved (the common internal call), without abstract-class checks
     if isinstance(padding, str):
         check_choice(padding, _PADDING_NAMES, name="padding")
         if padding == "valid":

@@ -14,6 +14,8 @@ POOL_MODES = ("max", "avg", "min")
 
 
 def _pool_pads(padding, kh, kw):
+    if type(padding) is int and 0 <= padding < min(kh, kw):  # the common case, without abstract-class checks
+        return (padding,) * 4
     if isinstance(padding, numbers.Integral) and not isinstance(padding, bool):
         pads = (padding,) * 4
     elif isinstance(padding, (tuple, list)) and len(padding) == 2:
@@ -30,6 +32,25 @@ def _pool_pads(padding, kh, kw):
         raise ValueError(f"`padding` must be smaller than the window `size` ({kh}, {kw}) on every side, so "
                          f"each window holds at least one pixel; got {padding!r}.")
     return t, b, l, r
+
+
+def _pool_mean_float(image, kh, kw, ho, wo):
+    """Mean pooling of a float32/float64 image over non-overlapping windows (numba), refusing
+    NaN/infinity from the result rows as they are written, and from the pixels past the last whole
+    window (which no mean reads) on their own."""
+    from ._strided import pool_mean_blocks
+
+    h, w = image.shape[:2]
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    flat = np.ascontiguousarray(image).reshape(h, w * channels)
+    utype, exponent = _EXPONENT[image.dtype]
+    out = np.empty((ho, wo * channels), image.dtype)
+    finite = pool_mean_blocks(flat, kh, kw, ho, wo, channels, out, out.view(utype), utype(exponent))
+    # a non-finite mean: NaN/inf in the image, or finite values whose sum overflowed (accepted)
+    rest = [flat[ho * kh:], flat[:ho * kh, wo * kw * channels:]]
+    if not finite or not all(_finite(np.ascontiguousarray(part)) for part in rest if part.size):
+        _refuse_non_finite(image, image)
+    return out
 
 
 def _extreme(dtype, mode):
@@ -140,6 +161,8 @@ def pool2d(image, size, *, stride=None, mode="max", padding=0):
     # average
     work = np.float64 if image.dtype.itemsize > 4 or image.dtype.kind in "iu" and image.dtype.itemsize >= 4 \
         else np.float32
+    if not (t or b or l or r) and (sy, sx) == (kh, kw) and image.dtype in _EXPONENT:
+        return _pool_mean_float(image, kh, kw, ho, wo).reshape(out_shape)
     if not (t or b or l or r) and (sy, sx) == (kh, kw) and cv_ok:
         # OpenCV's area resize is exactly the block mean for integer factors
         res = cv2.resize(image[:ho * kh, :wo * kw], (wo, ho), interpolation=cv2.INTER_AREA)

@@ -20,7 +20,8 @@ Two kernels share this machinery:
   ``sx*kh + kw`` multiply-adds instead of ``kh*kw`` (also used at stride 1, where it beats
   cv2.sepFilter2D for asymmetric factors on large images).
 
-Also here: :func:`pool_extreme` (float max/min pooling at the kept windows only),
+Also here: :func:`pool_extreme` (float max/min pooling at the kept windows only), :func:`pool_mean_blocks`
+(float mean pooling over whole windows, its result checked as written),
 :func:`fold_spectrum` (the FFT engine's decimation in frequency) and the NaN/infinity bit tests
 (:func:`all_finite`, :func:`rows_finite`; float rows are tested as the kernels read them).
 
@@ -620,3 +621,48 @@ def rows_finite(bits, step, exponent):
         if not _row_finite(bits[min(r, n - 1)], exponent):
             return False
     return True
+
+
+@njit(cache=True, nogil=True)
+def pool_mean_blocks(image, kh, kw, ho, wo, C, out, bits, exponent):
+    """Mean of each non-overlapping ``kh x kw`` window of a float image (rows ``(h, w*C)``), into
+    ``out`` ``(ho, wo*C)``; True when no mean is NaN or infinite (``bits``: ``out``'s bit patterns).
+
+    Every pooled pixel has a positive weight in one mean, so a NaN/infinity among them shows in the
+    result: checking each output row right after writing it (in cache) replaces a pass over the
+    image. 2x2 windows sum as ``(a + b) + (c + d)`` then scale, the order of OpenCV's vectorised
+    INTER_AREA; no ``fastmath``, so that order and NaN stay as written.
+    """
+    scale = out.dtype.type(1.0) / out.dtype.type(kh * kw)
+    m = bits.dtype.type(0)
+    for y in range(ho):
+        o = out[y]
+        if kh == 2 and kw == 2 and C == 1:
+            r0 = image[2 * y]
+            r1 = image[2 * y + 1]
+            for x in range(wo):
+                o[x] = ((r0[2 * x] + r0[2 * x + 1]) + (r1[2 * x] + r1[2 * x + 1])) * scale
+        elif kh == 2 and kw == 2:
+            r0 = image[2 * y]
+            r1 = image[2 * y + 1]
+            for x in range(wo):
+                a = 2 * x * C
+                for c in range(C):
+                    o[x * C + c] = ((r0[a + c] + r0[a + C + c]) + (r1[a + c] + r1[a + C + c])) * scale
+        else:
+            o[:] = 0
+            for i in range(kh):
+                row = image[y * kh + i]
+                for x in range(wo):
+                    a = x * kw * C
+                    for c in range(C):
+                        s = row[a + c]
+                        for j in range(1, kw):
+                            s += row[a + j * C + c]
+                        o[x * C + c] += s
+            for x in range(wo * C):
+                o[x] *= scale
+        b = bits[y]
+        for x in range(wo * C):
+            m = max(m, b[x] & exponent)
+    return m != exponent
