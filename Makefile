@@ -37,7 +37,7 @@ $(RUN_STAMP): pyproject.toml
 # The main job on samples/: batch-process the sample folder, then detect faces in it.
 run: $(RUN_STAMP)
 	$(BIN)/cvtools batch samples/images out/batch --pipeline "resize:scale=0.5 | gaussian:sigma=1 | equalize"
-	$(BIN)/cvtools detect samples/images --detector face --json out/faces.jsonl --annotate out/detect
+	$(BIN)/cvtools detect samples/images --detector face --json -o out/detect > out/faces.jsonl
 	@echo "outputs in out/: batch/ (processed images), detect/ (annotated), faces.jsonl"
 
 test: setup

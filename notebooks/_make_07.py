@@ -238,7 +238,7 @@ md(r"""
 On a larger set the command line does the same in parallel and can save everything:
 
 ```
-cvtools evaluate my-set/ --detector objects -o threshold=0.01 --json --plot pr.png --save-predictions preds.json
+cvtools evaluate my-set/ --detector objects -O threshold=0.01 --json --plot pr.png -o preds.json
 ```
 """)
 

@@ -111,7 +111,7 @@ def test_evaluate_objects_on_yolo_coco_subset_equals_pycocotools(coco_subset, tm
     if "objects" not in {d.name for d in detectors() if d.available}:
         pytest.skip("the `objects` detector cannot run here (cvtools detect --list says why)")
     preds, plot = tmp_path / "preds.json", tmp_path / "pr.png"
-    r = cli("evaluate", coco_subset / "yolo", "--detector", "objects", "-o", "threshold=0.01", "--json",
+    r = cli("evaluate", coco_subset / "yolo", "--detector", "objects", "-O", "threshold=0.01", "--json",
             "--save-predictions", preds, "--plot", plot, "--workers", "2")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -123,8 +123,8 @@ def test_evaluate_objects_on_yolo_coco_subset_equals_pycocotools(coco_subset, tm
     assert doc["AP50"] > 0.3  # YOLOX-nano on images it was trained on: a working decoder scores well
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Straight from the COCO file (crowd regions, segmentation areas, COCO's own image and category ids).
-    r = cli("evaluate", coco_subset / "src", "-d", "objects", "-o", "threshold=0.01", "--json",
-            "--save-predictions", preds, "--workers", "0")
+    r = cli("evaluate", coco_subset / "src", "-d", "objects", "-O", "threshold=0.01", "--json",
+            "-o", preds, "--workers", "0")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     ref = pycocotools_stats(coco_subset / "src" / "annotations" / "instances.json", preds)
@@ -137,6 +137,8 @@ def test_evaluate_objects_on_yolo_coco_subset_equals_pycocotools(coco_subset, tm
     assert rows == ["person", "dog"]
     r = cli("evaluate", coco_subset / "yolo", "-d", "objects", "--classes", "unicorn")
     assert r.returncode == 2 and "--classes ['unicorn'] are not classes of the data set" in r.stderr
+    r = cli("evaluate", coco_subset / "yolo", "-d", "objects", "-o", "threshold=0.01")  # options are -O now
+    assert r.returncode == 2 and "-O KEY=VALUE" in r.stderr
 
 
 def test_evaluate_matches_class_names_and_lists_the_rest(coco_subset):

@@ -37,14 +37,16 @@ def folder(tmp_path):
 
 
 def test_json_lines_annotate_and_exit_code_for_a_bad_file(folder, tmp_path):
-    out = tmp_path / "det.jsonl"
     ann = tmp_path / "ann"
-    r = _cli(folder, "--detector", "qr", "--json", out, "--annotate", ann, "--workers", "2")
+    r = _cli(folder, "--detector", "qr", "--json", "-o", ann, "--workers", "2")
     assert r.returncode == 1, r.stderr  # one unreadable file
-    assert "broken.jpg" in r.stderr and "1 failed" in r.stderr
-    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    # the failure, on stderr as `cvtools detect: PATH: message`, and as a {path, error} JSON line
+    (line,) = [ln for ln in r.stderr.splitlines() if "broken.jpg" in ln]
+    assert line.startswith(f"cvtools detect: {folder / 'broken.jpg'}: ") and "1 failed" in r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]  # nothing but JSON lines on stdout
     by_name = {line["path"].split("/")[-1]: line for line in lines}
-    assert set(by_name) == {"a.png", "b.png", "blank.png"}
+    assert set(by_name) == {"a.png", "b.png", "blank.png", "broken.jpg"}
+    assert set(by_name["broken.jpg"]) == {"path", "error"} and by_name["broken.jpg"]["error"]
     assert by_name["blank.png"]["detections"] == [] and by_name["blank.png"]["width"] == 60
     (rec,) = by_name["b.png"]["detections"]
     assert rec["text"] == "b\u00e9ta" and rec["label"] == "qrcode" and len(rec["box"]) == 4
@@ -54,10 +56,40 @@ def test_json_lines_annotate_and_exit_code_for_a_bad_file(folder, tmp_path):
     assert a.shape == cvtools.read(folder / "sub" / "b.png").shape
     assert not np.array_equal(a, cvtools.read(folder / "sub" / "b.png"))
     assert sorted(p.name for p in folder.rglob("*")) == ["a.png", "b.png", "blank.png", "broken.jpg", "sub"]
+    # --annotate is the same option as -o; the text lines name each image (in input order)
+    r = _cli(folder / "sub", "-d", "qr", "--annotate", tmp_path / "ann2", "-j", "0")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [f"{folder / 'sub' / 'b.png'}\t1\tqrcode 'b\u00e9ta' 1.00"]
+    assert (tmp_path / "ann2" / "b.png").is_file()
+
+
+def test_quoted_globs_and_videos_with_frames(folder, tmp_path):
+    r = _cli(f"{folder}/**/*.png", "-d", "qr", "--json", "-q", "-j", "0")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert sorted(json.loads(x)["path"].split("/")[-1] for x in r.stdout.splitlines()) == ["a.png", "b.png", "blank.png"]
+    r = _cli(f"{tmp_path}/nothing*.png", "-d", "qr")
+    assert r.returncode == 2 and "no image or video matches" in r.stderr
+    # a video: frames 0..5, the QR code only in frames 2 and 3; --every 2 reads frames 0, 2, 4
+    video = tmp_path / "clip.avi"
+    qr = _qr("frame")
+    blank = np.full_like(qr, 255)
+    with cvtools.io.VideoWriter(video, fps=10, size=(qr.shape[1], qr.shape[0])) as out:
+        for i in range(6):
+            out.write(qr if i in (2, 3) else blank)
+    r = _cli(video, "-d", "qr", "--json", "-q", "--every", "2", "-o", tmp_path / "ann")
+    assert r.returncode == 0, r.stderr
+    recs = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [d["frame"] for d in recs] == [0, 2, 4] and all(d["path"] == str(video) for d in recs)
+    assert [[x.get("text") for x in d["detections"]] for d in recs] == [[], ["frame"], []]
+    annotated = cvtools.io.VideoSource(tmp_path / "ann" / "clip.avi")
+    assert annotated.frame_count == 3 and annotated.size == (qr.shape[1], qr.shape[0])
+    annotated.release()
+    r = _cli(video, "-d", "qr", "--every", "0")
+    assert r.returncode == 2 and "--every must be >= 1" in r.stderr
 
 
 def test_stdout_json_in_process_and_all_good_exit_zero(folder):
-    r = _cli(folder / "a.png", folder / "sub", "-d", "qr", "--json", "-", "--workers", "0", "--quiet")
+    r = _cli(folder / "a.png", folder / "sub", "-d", "qr", "--json", "--workers", "0", "--quiet")
     assert r.returncode == 0, r.stderr
     lines = [json.loads(x) for x in r.stdout.splitlines()]
     assert [d["detections"][0]["text"] for d in lines] == ["alpha", "b\u00e9ta"]
@@ -69,9 +101,9 @@ def test_usage_errors_exit_2(folder, tmp_path):
     assert r.returncode == 2 and "unknown detector 'faces'; valid:" in r.stderr
     r = _cli(tmp_path / "missing", "-d", "qr")
     assert r.returncode == 2 and "does not exist" in r.stderr
-    r = _cli(folder, "-d", "face-haar", "-o", "scale_factor=0.5")
+    r = _cli(folder, "-d", "face-haar", "-O", "scale_factor=0.5")
     assert r.returncode == 2 and "`scale_factor` must be > 1" in r.stderr
-    r = _cli(folder, "-d", "qr", "-o", "novalue")
+    r = _cli(folder, "-d", "qr", "-O", "novalue")
     assert r.returncode == 2 and "KEY=VALUE" in r.stderr
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a model")
@@ -81,6 +113,10 @@ def test_usage_errors_exit_2(folder, tmp_path):
     assert r.returncode == 2 and "--gallery" in r.stderr
     r = _cli()
     assert r.returncode == 2
+    r = _cli(folder, "-d", "qr", "-o", "threshold=0.3")  # -o names the output folder; options are -O
+    assert r.returncode == 2 and "-O KEY=VALUE" in r.stderr and not (folder.parent / "threshold=0.3").exists()
+    r = _cli(folder, "-d", "qr", "-o", folder / "sub")
+    assert r.returncode == 2 and "inside one" in r.stderr
 
 
 def test_list_shows_every_detector():
@@ -94,10 +130,10 @@ def test_options_reach_the_detector(tmp_path):
     from skimage import data
 
     cvtools.write(tmp_path / "astro.png", data.astronaut())
-    r = _cli(tmp_path / "astro.png", "-d", "face-haar", "-o", "min_size=300", "--json", "-", "-q")
+    r = _cli(tmp_path / "astro.png", "-d", "face-haar", "-O", "min_size=300", "--json", "-q")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["detections"] == []  # the face is ~100 px: min_size=300 excludes it
-    r = _cli(tmp_path / "astro.png", "-d", "face", "-o", "threshold=0.5", "--json", "-", "-q")
+    r = _cli(tmp_path / "astro.png", "-d", "face", "-O", "threshold=0.5", "--json", "-q")
     assert len(json.loads(r.stdout)["detections"]) == 1
 
 
@@ -113,7 +149,7 @@ def test_gallery_adds_identity_and_distance(tmp_path):
 
     probe = cv2.resize(astro[20:, 30:], None, fx=0.9, fy=0.9)
     cvtools.write(tmp_path / "probe.png", probe)
-    r = _cli(tmp_path / "probe.png", "-d", "face", "--gallery", tmp_path / "gallery", "--json", "-", "-q")
+    r = _cli(tmp_path / "probe.png", "-d", "face", "--gallery", tmp_path / "gallery", "--json", "-q")
     assert r.returncode == 0, r.stderr
     recs = json.loads(r.stdout)["detections"]
     best = max(recs, key=lambda d: d["score"])  # dlib may add weak candidates on the resized probe
@@ -121,7 +157,7 @@ def test_gallery_adds_identity_and_distance(tmp_path):
     assert all("identity" in d for d in recs)
     assert abs(best["yaw"]) < 0.5 and "aligned_by" not in best  # the pose YuNet's landmarks give; no internals
     # a box-only face detector: the gallery is described with it too; no yaw (NaN) is written, strict JSON
-    r = _cli(tmp_path / "probe.png", "-d", "face-dlib-hog", "--gallery", tmp_path / "gallery", "--json", "-", "-q")
+    r = _cli(tmp_path / "probe.png", "-d", "face-dlib-hog", "--gallery", tmp_path / "gallery", "--json", "-q")
     assert r.returncode == 0, r.stderr
     recs = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON output"))["detections"]
     assert max(recs, key=lambda d: d["score"])["identity"] == "eileen" and not any("yaw" in d for d in recs)
@@ -138,8 +174,8 @@ def test_classifier_adds_class(tmp_path):
     scene = np.full((40, 60), 255, np.uint8)
     scene[10:26, 10:26] = dark[0]
     cvtools.write(tmp_path / "scene.png", scene)
-    r = _cli(tmp_path / "scene.png", "-d", "blob", "-o", "threshold=0.5", "-o", "invert=true",
-             "--classifier", model, "--json", "-", "-q")
+    r = _cli(tmp_path / "scene.png", "-d", "blob", "-O", "threshold=0.5", "-O", "invert=true",
+             "--classifier", model, "--json", "-q")
     assert r.returncode == 0, r.stderr
     (rec,) = json.loads(r.stdout)["detections"]
     assert rec["box"] == [10, 10, 26, 26]

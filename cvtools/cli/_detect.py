@@ -1,57 +1,102 @@
-"""`cvtools detect INPUTS... --detector NAME [--json OUT.jsonl] [--annotate OUTDIR]`."""
+"""`cvtools detect INPUTS... --detector NAME [--json] [-o DIR]`: one detector over images and videos.
+
+The work runs on the batch runner (:func:`cvtools.batch.map_items`): its process pool or this process,
+its worker set-up, its handling of a worker that dies; this module holds the per-item task and the
+printing.
+"""
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
-import os
+import re
 import sys
 from pathlib import Path
+
+_MAGIC = ("*", "?", "[")
+_OPTION_LIKE = re.compile(r"[A-Za-z_][\w-]*=")
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "detect", help="find faces, codes, markers, people... in images (JSON lines, annotated copies)",
-        description="Run one detector over image files and folders (recursively), in parallel. Writes one "
-                    "JSON line per image {path, width, height, detections: [{box: [x1, y1, x2, y2], score, "
-                    "label, text, identity, distance}]} (absent keys omitted) and/or annotated copies. "
-                    "`cvtools detect --list` shows every detector and whether it can run here.",
-        epilog="Examples: cvtools detect photos/ --detector face --json faces.jsonl --annotate boxed/; "
-               "cvtools detect scans/ -d qr --json -; cvtools detect party/ -d face --gallery people/. "
-               "Exit codes: 0 ok, 1 some inputs failed, 2 usage error.")
-    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files or folders")
+        "detect", help="find faces, codes, markers, people... in images and videos (JSON lines, annotated copies)",
+        description="Run one detector over image files, folders (recursively), quoted globs and video files "
+                    "(every frame, or every Nth with --every), in parallel. Prints one line per image (or video "
+                    "frame); with --json one JSON object per line: {path, width, height, detections: [{box: "
+                    "[x1, y1, x2, y2], score, label, text, identity, distance}]} (absent keys omitted, an unknown "
+                    "identity null; video frames add `frame`; a failed input is {path, error}). With -o DIR, "
+                    "writes a copy of each image (an annotated video for each video) with the detections drawn, "
+                    "at its path below DIR. `cvtools detect --list` shows every detector and whether it can run here.",
+        epilog="Examples: cvtools detect photos/ --detector face --json > faces.jsonl; "
+               "cvtools detect photos/ -d face -o boxed/; cvtools detect \"scans/**/*.png\" -d qr --json; "
+               "cvtools detect clip.mp4 -d person --every 5 --json; cvtools detect party/ -d face --gallery people/. "
+               "Exit codes: 0 ok, 1 some inputs failed, 2 usage error, 130 interrupted.")
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="image files, folders (searched recursively for images and videos), quoted globs, video files")
     p.add_argument("--detector", "-d", default="face", metavar="NAME", help="detector name (default: face)")
-    p.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
-                   help="detector option, repeatable, e.g. -o threshold=0.3 -o classes=person,car "
-                        "(template: -o template=patch.png)")
-    p.add_argument("--json", dest="json_out", metavar="OUT.jsonl", default=None,
-                   help="write one JSON line per image to this file ('-' for stdout)")
-    p.add_argument("--annotate", metavar="OUTDIR", default=None,
-                   help="write a copy of each image with the detections drawn, mirroring the input paths")
+    p.add_argument("--option", "-O", action="append", default=[], metavar="KEY=VALUE",
+                   help="detector option, repeatable, e.g. -O threshold=0.3 -O classes=person,car "
+                        "(template: -O template=patch.png)")
+    p.add_argument("--json", action="store_true",
+                   help="JSON lines on stdout: one object per image or video frame (nothing else on stdout)")
+    p.add_argument("--output", "-o", "--annotate", dest="output", metavar="DIR", default=None,
+                   help="write annotated copies here, at each input's path below DIR (a folder's files keep their "
+                        "path below it; a video becomes an annotated video); --annotate is the same option")
+    p.add_argument("--every", type=int, default=1, metavar="N", help="videos: detect in every Nth frame (default 1)")
     p.add_argument("--gallery", metavar="DIR", default=None,
                    help="name each face with cvtools.identify.Gallery.from_folder(DIR) (adds identity, distance)")
     p.add_argument("--classifier", metavar="MODEL", default=None,
                    help="classify each detection's crop with a cvtools.recognize model (adds class, class_score)")
     p.add_argument("--workers", "-j", type=int, default=None, metavar="N",
-                   help="worker processes (default: all cores, %d here; 0 = in this process)" % (os.cpu_count() or 1))
-    p.add_argument("--list", action="store_true", help="list the detectors and exit")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no per-image lines, no summary")
+                   help="worker processes (default: all cores, at most one per input; 0 = in this process)")
+    p.add_argument("--list", action="store_true", help="list the detectors and exit (with --json: JSON lines)")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress bar and no summary line (failures are still printed)")
     p.set_defaults(func=run)
 
 
-def _collect(inputs):
-    """(path, relative path for --annotate) for every image; raises FileNotFoundError for a missing input."""
+# ------------------------------------------------------------------------ inputs
+def _video_extensions():
+    from cvtools.io import VIDEO_EXTENSIONS
+
+    return VIDEO_EXTENSIONS
+
+
+def _glob_root(pattern: str) -> Path:
+    keep = []
+    for part in Path(pattern).parts:
+        if any(c in part for c in _MAGIC):
+            break
+        keep.append(part)
+    return Path(*keep) if keep else Path(".")
+
+
+def _collect(inputs) -> list[tuple[Path, Path]]:
+    """(path, relative path below -o) of every image and video named by ``inputs``: files as given,
+    folders searched recursively (a folder's files keep their path below it, below ``FOLDER/`` itself
+    when several inputs are given), quoted globs expanded here (paths below the pattern's fixed
+    folders). A missing file, or a glob that matches nothing, is a usage error."""
     from cvtools.io import IMAGE_EXTENSIONS, iter_images
 
+    media = IMAGE_EXTENSIONS | _video_extensions()
     files = []
-    for raw in inputs:
+    for raw in map(str, inputs):
         root = Path(raw)
         if root.is_dir():
-            for path in iter_images(root, recursive=True):
-                files.append((path, Path(root.name) / path.relative_to(root) if len(inputs) > 1
-                              else path.relative_to(root)))
+            for path in iter_images(root, recursive=True, extensions=media):
+                rel = path.relative_to(root)
+                files.append((path, Path(root.resolve().name) / rel if len(inputs) > 1 else rel))
         elif root.is_file():
-            if root.suffix.lower() not in IMAGE_EXTENSIONS:
-                print(f"cvtools detect: warning: {raw}: not an image extension; trying anyway", file=sys.stderr)
+            if root.suffix.lower() not in media:
+                _say(f"warning: {_shown(raw)}: not an image or video extension; reading it as an image")
             files.append((root, Path(root.name)))
+        elif any(c in raw for c in _MAGIC):
+            base = _glob_root(raw)
+            found = sorted(Path(m) for m in glob.glob(raw, recursive=True)
+                           if Path(m).is_file() and Path(m).suffix.lower() in media)
+            if not found:
+                raise FileNotFoundError(f"no image or video matches the pattern {raw!r}.")
+            files.extend((p, p.relative_to(base)) for p in found)
         else:
             raise FileNotFoundError(f"input {raw!r} does not exist.")
     return files
@@ -61,35 +106,31 @@ def _collect(inputs):
 _STATE: dict = {}
 
 
-def _init(config: dict) -> None:
-    import cv2
-
-    cv2.setNumThreads(max(1, config.get("threads", 1)))
-    _STATE.clear()
-    _STATE["config"] = config
-
-
-def _setup():
-    if "detector" in _STATE:
-        return
+def _setup(config: dict) -> dict:
+    """The detector (and gallery, classifier) for ``config``, built once per process."""
+    key = json.dumps(config, sort_keys=True, default=str)
+    if _STATE.get("key") == key:
+        return _STATE
     from cvtools.detect import get
 
-    cfg = _STATE["config"]
-    opts = dict(cfg["options"])
-    if cfg["detector"] == "template" and isinstance(opts.get("template"), str):
+    _STATE.clear()
+    opts = dict(config["options"])
+    if config["detector"] == "template" and isinstance(opts.get("template"), str):
         from cvtools.io import read
 
         opts["template"] = read(opts["template"])
-    _STATE["detector"] = get(cfg["detector"], **opts)
-    if cfg.get("gallery"):
+    _STATE["detector"] = get(config["detector"], **opts)
+    if config.get("gallery"):
         from cvtools.identify import Gallery
 
-        _STATE["gallery"] = Gallery.from_folder(cfg["gallery"], kind="face",
-                                                detector=_gallery_detector(cfg["detector"], _STATE["detector"]))
-    if cfg.get("classifier"):
+        _STATE["gallery"] = Gallery.from_folder(config["gallery"], kind="face",
+                                                detector=_gallery_detector(config["detector"], _STATE["detector"]))
+    if config.get("classifier"):
         from cvtools import recognize
 
-        _STATE["classifier"] = recognize.load(cfg["classifier"])
+        _STATE["classifier"] = recognize.load(config["classifier"])
+    _STATE["key"] = key
+    return _STATE
 
 
 def _gallery_detector(name, detector):
@@ -103,6 +144,10 @@ def _records(det) -> list[dict]:
     import numpy as np
 
     recs = det.to_records()
+    if det.identities is not None:  # an unknown face is null in JSON, never the string "unknown"
+        for rec in recs:
+            if rec.get("identity", "unknown") == "unknown":
+                rec["identity"] = None
     for key, values in det.data.items():
         if key in ("ignore", "subdetector", "aligned_by") or getattr(values, "ndim", 1) != 1:
             continue
@@ -118,40 +163,80 @@ def _records(det) -> list[dict]:
     return recs
 
 
-def detect_one(job: dict) -> dict:
-    """Detect in one file; never raises for a bad file (returns {"error": message})."""
+def _detect(state: dict, image):
+    det = state["detector"].detect(image)
+    if "gallery" in state:
+        det = state["gallery"].identify(image, det)
+    if "classifier" in state:
+        from cvtools import recognize
+
+        det = recognize.classify_detections(image, det, state["classifier"])
+    return det
+
+
+def _annotated_video_path(path: str) -> Path:
+    """Where an annotated video goes: the same name, as .mp4 when OpenCV cannot write its extension."""
+    dst = Path(path)
+    return dst if dst.suffix.lower() in (".mp4", ".m4v", ".mov", ".avi", ".mkv") else dst.with_suffix(".mp4")
+
+
+def _detect_video(state: dict, item: dict) -> list[dict]:
+    """One record per frame read (every ``item["every"]``-th), and an annotated video with ``annotate``."""
+    from cvtools.io import VideoSource, VideoWriter
+    from cvtools.viz import draw_detections
+
+    every, records = item["every"], []
+    with contextlib.ExitStack() as stack:
+        video = stack.enter_context(VideoSource(item["path"]))
+        writer = None
+        if item.get("annotate"):
+            dst = _annotated_video_path(item["annotate"])
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            writer = stack.enter_context(VideoWriter(dst, (video.fps or 25.0) / every, video.size))
+        for index, frame in enumerate(video):
+            if index % every:
+                continue
+            det = _detect(state, frame)
+            records.append({"path": item["path"], "frame": index, "width": int(frame.shape[1]),
+                            "height": int(frame.shape[0]), "detections": _records(det)})
+            if writer is not None:
+                writer.write(draw_detections(frame, det))
+    return records
+
+
+def detect_task(item: dict) -> list[dict]:
+    """Run in a batch worker: the records of one image (one) or video (one per frame read)."""
     from cvtools.io import read, write
 
-    path = job["path"]
-    try:
-        _setup()
-        image = read(path)
-        det = _STATE["detector"].detect(image)
-        if "gallery" in _STATE:
-            det = _STATE["gallery"].identify(image, det)
-        if "classifier" in _STATE:
-            from cvtools import recognize
+    state = _setup(item["config"])
+    if item["video"]:
+        return _detect_video(state, item)
+    image = read(item["path"])
+    det = _detect(state, image)
+    if item.get("annotate"):
+        from cvtools.viz import draw_detections
 
-            det = recognize.classify_detections(image, det, _STATE["classifier"])
-        out = {"path": path, "width": int(image.shape[1]), "height": int(image.shape[0]),
-               "detections": _records(det)}
-        if job.get("annotate"):
-            from cvtools.viz import draw_detections
-
-            dst = Path(job["annotate"])
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            write(dst, draw_detections(image, det))
-        return {"result": out, "error": None}
-    except MemoryError:  # pragma: no cover
-        return {"result": None, "error": f"{path}: out of memory"}
-    except Exception as exc:  # a bad file must not stop the batch
-        msg = str(exc) or type(exc).__name__
-        if not isinstance(exc, OSError):
-            msg = f"{type(exc).__name__}: {msg}"
-        return {"result": None, "error": f"{path}: {msg}"}
+        dst = Path(item["annotate"])
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        write(dst, draw_detections(image, det))
+    return [{"path": item["path"], "width": int(image.shape[1]), "height": int(image.shape[0]),
+             "detections": _records(det)}]
 
 
 # ------------------------------------------------------------------------ parent side
+def _shown(text) -> str:
+    """A path or message for one line of output (a name holding a newline cannot forge a line)."""
+    text = str(text)
+    return text if text.isprintable() else repr(text)
+
+
+def _say(message: str) -> None:
+    """``cvtools detect: message`` on stderr, above the progress bar when one is shown."""
+    from tqdm import tqdm
+
+    tqdm.write(f"cvtools detect: {message}", file=sys.stderr)
+
+
 def _list(as_json: bool = False) -> int:
     from dataclasses import asdict
 
@@ -174,127 +259,110 @@ def _list(as_json: bool = False) -> int:
     return 0
 
 
-def run(args) -> int:
-    if args.list:
-        return _list(as_json=args.json_out == "-")
-    if not args.inputs:
-        print("cvtools detect: error: give at least one INPUT file or folder (or --list).", file=sys.stderr)
-        return 2
-    from cvtools.batch import parse_options
-    from cvtools.detect import get
-
-    options = parse_options(args.option)
-    if args.detector == "template" and isinstance(options.get("template"), str):
-        from cvtools.io import read
-
-        probe = dict(options, template=read(options["template"]))
-    else:
-        probe = options
-    detector = get(args.detector, **probe)  # unknown names / bad options: usage error (exit 2) before any work
-    if args.gallery:
-        if not Path(args.gallery).is_dir():
-            raise FileNotFoundError(f"--gallery {args.gallery!r} is not a folder.")
-        from cvtools.identify import Gallery
-
-        # Built once here: validates the folder (usage error before any work) and fills its
-        # descriptor cache, which the workers then only read.
-        Gallery.from_folder(args.gallery, kind="face", detector=_gallery_detector(args.detector, detector))
-    if args.classifier:
-        if not Path(args.classifier).is_file():
-            raise FileNotFoundError(f"--classifier {args.classifier!r} does not exist.")
-        from cvtools import recognize
-
-        try:
-            recognize.load(args.classifier)
-        except recognize.ModelFileError as exc:  # a bad argument: a usage error (exit 2), not a failed input
-            raise ValueError(f"--classifier: {exc}") from None
-    files = _collect(args.inputs)
-    if args.annotate:
-        out_root = Path(args.annotate).resolve()
-        for raw in args.inputs:
-            if Path(raw).is_dir() and out_root == Path(raw).resolve():
-                raise ValueError("--annotate must not be an input folder (inputs are never overwritten).")
-    jobs = [{"path": str(p), "annotate": str(Path(args.annotate) / rel) if args.annotate else None}
-            for p, rel in files]
-    stateful = args.detector == "motion"
-    workers = args.workers
-    if workers is None:
-        workers = min(os.cpu_count() or 1, max(len(jobs), 1))
-    if workers < 0:
-        raise ValueError(f"--workers must be >= 0; got {workers}.")
-    if stateful or len(jobs) <= 1:
-        workers = 0  # motion needs the frames in order in one process
-    config = {"detector": args.detector, "options": options, "gallery": args.gallery,
-              "classifier": args.classifier,
-              "threads": max(1, (os.cpu_count() or 1) // max(workers, 1))}
-
-    sink = None
-    if args.json_out == "-":
-        sink = sys.stdout
-    elif args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        sink = open(args.json_out, "w", encoding="utf-8")
-    show_progress = not args.quiet and sys.stderr.isatty()
-    bar = None
-    if show_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(jobs), unit="img", file=sys.stderr, desc=f"detect {args.detector}")
-    failed = found = 0
-
-    def emit(res):
-        nonlocal failed, found
-        if res["error"]:
-            failed += 1
-            if not args.quiet:
-                print(f"cvtools detect: {res['error']}", file=sys.stderr)
-        else:
-            r = res["result"]
-            found += len(r["detections"])
-            if sink is not None:
-                sink.write(json.dumps(r, ensure_ascii=False) + "\n")
-                sink.flush()
-            if not args.quiet and sink is not sys.stdout:
-                parts = []
-                for d in r["detections"]:
-                    name = d.get("identity", d["label"])
-                    extra = f" {d['text']!r}" if "text" in d else ""
-                    parts.append(f"{name}{extra} {d['score']:.2f}")
-                print(f"{r['path']}\t{len(r['detections'])}\t" + ", ".join(parts), flush=True)
-        if bar is not None:
-            bar.update(1)
+@contextlib.contextmanager
+def _usage(option: str | None = None):
+    """Errors raised while the user's options are checked are usage errors (exit 2)."""
+    from cvtools._shared import UsageError
 
     try:
-        if workers == 0:
-            _init(config)
-            for job in jobs:
-                emit(detect_one(job))
-        else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
+        yield
+    except UsageError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise UsageError(f"{option}: {msg}" if option else str(msg)) from exc
 
-            ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init,
-                                       initargs=(config,))
-            try:
-                from concurrent.futures.process import BrokenProcessPool
 
-                futures = [pool.submit(detect_one, job) for job in jobs]
-                for job, fut in zip(jobs, futures):  # results in input order
-                    try:
-                        emit(fut.result())
-                    except BrokenProcessPool:  # a worker died (e.g. killed for memory)
-                        emit({"result": None, "error": f"{job['path']}: the worker process died"})
-            except BaseException:  # Ctrl-C or a dead worker: do not wait for the queued images
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            pool.shutdown()
-    finally:
-        if bar is not None:
-            bar.close()
-        if sink is not None and sink is not sys.stdout:
-            sink.close()
+def _check_setup(args) -> dict:
+    """Build what the workers will build, once here, so that a bad option is a usage error before any
+    work; returns the workers' config."""
+    from cvtools._shared import UsageError
+    from cvtools.batch import parse_options
+
+    if args.output is not None and _OPTION_LIKE.match(args.output) and not Path(args.output).exists():
+        raise UsageError(f"-o/--output names the folder for annotated copies; detector options are "
+                         f"-O KEY=VALUE (got -o {args.output}).")
+    if args.every < 1:
+        raise UsageError(f"--every must be >= 1; got {args.every}.")
+    with _usage("--option"):
+        options = parse_options(args.option)
+    if args.gallery and not Path(args.gallery).is_dir():
+        raise FileNotFoundError(f"--gallery {args.gallery!r} is not a folder.")
+    if args.classifier and not Path(args.classifier).is_file():
+        raise FileNotFoundError(f"--classifier {args.classifier!r} does not exist.")
+    config = {"detector": args.detector, "options": options, "gallery": args.gallery, "classifier": args.classifier}
+    from cvtools import recognize
+
+    try:
+        with _usage():
+            # also validates the gallery folder and fills its descriptor cache, which workers then only read
+            _setup(config)
+    except recognize.ModelFileError as exc:  # a bad argument: a usage error, not a failed input
+        raise UsageError(f"--classifier: {exc}") from None
+    return config
+
+
+def _items(args, config: dict) -> list[dict]:
+    from cvtools._shared import UsageError
+
+    files = _collect(args.inputs)
+    if args.output:
+        out_root = Path(args.output).resolve()
+        for raw in args.inputs:
+            p = Path(raw)
+            if p.is_dir() and (out_root == p.resolve() or p.resolve() in out_root.parents):
+                raise UsageError(f"-o {args.output} is an input folder or inside one ({raw}); inputs are never "
+                                 "overwritten, and a second run would read the copies as inputs.")
+    videos = _video_extensions()
+    return [{"path": str(p), "video": p.suffix.lower() in videos, "every": args.every, "config": config,
+             "annotate": str(Path(args.output) / rel) if args.output else None} for p, rel in files]
+
+
+def _print(rec: dict, as_json: bool) -> int:
+    """One record on stdout (a JSON line, or ``path[ frame N]<TAB>count<TAB>what``); returns its count."""
+    if as_json:
+        print(json.dumps(rec, ensure_ascii=False), flush=True)
+        return len(rec["detections"])
+    parts = []
+    for d in rec["detections"]:
+        name = d.get("identity") or d["label"]
+        extra = f" {d['text']!r}" if "text" in d else ""
+        parts.append(f"{name}{extra} {d['score']:.2f}")
+    where = _shown(rec["path"]) + (f" frame {rec['frame']}" if "frame" in rec else "")
+    print(f"{where}\t{len(rec['detections'])}\t" + ", ".join(parts), flush=True)
+    return len(rec["detections"])
+
+
+def run(args) -> int:
+    from cvtools.batch import map_items
+
+    if args.list:
+        return _list(as_json=args.json)
+    if not args.inputs:
+        from cvtools._shared import UsageError
+
+        raise UsageError("give at least one INPUT file, folder, glob or video (or --list).")
+    config = _check_setup(args)
+    items = _items(args, config)
+    workers = args.workers
+    if workers is not None and workers < 0:
+        from cvtools._shared import UsageError
+
+        raise UsageError(f"--workers must be >= 0 (0: in this process); got {workers}.")
+    if args.detector == "motion" or len(items) <= 1:
+        workers = 0  # motion needs the frames in order in one process; one input needs no pool
+    failed = found = 0
+    for item, records, error in map_items(detect_task, items, workers=workers, progress=False if args.quiet else None,
+                                          desc=f"detect {args.detector}", unit="file"):
+        if error is not None:
+            failed += 1
+            _say(f"{_shown(item['path'])}: {error}")
+            if args.json:
+                print(json.dumps({"path": item["path"], "error": error}, ensure_ascii=False), flush=True)
+            continue
+        for rec in records:
+            found += _print(rec, args.json)
     if not args.quiet:
-        print(f"cvtools detect: {len(jobs) - failed} images, {found} detections, {failed} failed",
+        print(f"cvtools detect: {len(items) - failed} of {len(items)} inputs, {found} detections, {failed} failed",
               file=sys.stderr)
     return 1 if failed else 0

@@ -19,13 +19,13 @@ def register(sub) -> None:
                     "by name, and print pycocotools' 12 numbers (AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, "
                     "ARs, ARm, ARl) and a per-class table. Classes of either side without a counterpart are "
                     "listed and left out.",
-        epilog="Examples: cvtools evaluate coco128-yolo/ -d objects -o threshold=0.01 --plot pr.png; "
+        epilog="Examples: cvtools evaluate coco128-yolo/ -d objects -O threshold=0.01 --plot pr.png -o preds.json; "
                "cvtools evaluate faces/ -d face --json. Exit codes: 0 ok, 1 some images failed or labels were "
                "skipped, 2 usage error.")
     p.add_argument("dataset", metavar="DATASET", help="the labelled data set (a folder, COCO .json or YOLO .yaml)")
     p.add_argument("--detector", "-d", required=True, metavar="NAME", help="detector name (`cvtools detect --list`)")
-    p.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
-                   help="detector option, repeatable, e.g. -o threshold=0.01")
+    p.add_argument("--option", "-O", action="append", default=[], metavar="KEY=VALUE",
+                   help="detector option, repeatable, e.g. -O threshold=0.01")
     p.add_argument("--classes", default=None, metavar="A,B,...", help="evaluate only these classes of the data set")
     p.add_argument("--format", default="auto", choices=["auto", "coco", "yolo", "voc"], help="data set format")
     p.add_argument("--split", default=None, metavar="NAME", help="only this split of the data set")
@@ -33,7 +33,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true",
                    help="print one JSON object: the 12 numbers as keys, plus per_class, classes and unmatched")
     p.add_argument("--plot", default=None, metavar="PR.png", help="save per-class PR curves (IoU 0.5) with matplotlib")
-    p.add_argument("--save-predictions", default=None, metavar="FILE",
+    p.add_argument("--output", "-o", "--save-predictions", dest="save_predictions", default=None, metavar="FILE",
                    help="write the predictions as a COCO results JSON (image and category ids as `cvtools convert "
                         "--to coco` writes them)")
     p.add_argument("--workers", "-j", type=int, default=None, metavar="N",
@@ -62,6 +62,12 @@ def detect_task(item: dict) -> dict:
 
 
 # ------------------------------------------------------------------------ parent side
+def _say(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"cvtools evaluate: {message}", file=sys.stderr)
+
+
 def normalize(name: str) -> str:
     """A class name compared across tools: lower case, '_' and '-' as spaces, VOC's names as COCO's."""
     n = " ".join(str(name).lower().replace("_", " ").replace("-", " ").split())
@@ -122,8 +128,16 @@ def run(args) -> int:
     from cvtools.detect import Detections, detectors, get
     from cvtools.metrics import coco_eval
 
-    options = parse_options(args.option)
-    get(args.detector, **options)  # unknown names / bad options: a usage error before any work
+    from cvtools._shared import UsageError
+    from cvtools.cli._detect import _OPTION_LIKE, _usage
+
+    if args.save_predictions and _OPTION_LIKE.match(args.save_predictions) and not Path(args.save_predictions).exists():
+        raise UsageError(f"-o/--output names the predictions file; detector options are -O KEY=VALUE "
+                         f"(got -o {args.save_predictions}).")
+    with _usage("--option"):
+        options = parse_options(args.option)
+    with _usage():
+        get(args.detector, **options)  # unknown names / bad options: a usage error before any work
     info = {d.name: d for d in detectors()}.get(args.detector)
     if args.plot:
         from cvtools._shared import require
@@ -139,12 +153,12 @@ def run(args) -> int:
     if wanted is not None:
         unknown = [c for c in wanted if c not in classes]
         if unknown:
-            raise ValueError(f"--classes {unknown} are not classes of the data set; valid: {classes}.")
+            raise UsageError(f"--classes {unknown} are not classes of the data set; valid: {classes}.")
         classes = wanted
     mapping, missing, extra = match_classes(classes, tuple(info.classes) if info is not None else ())
     evaluated = [c for c in classes if normalize(c) in mapping]
     if not evaluated:
-        raise ValueError(f"no class of the data set ({classes[:10]}{'...' if len(classes) > 10 else ''}) matches a "
+        raise UsageError(f"no class of the data set ({classes[:10]}{'...' if len(classes) > 10 else ''}) matches a "
                          f"class of detector {args.detector!r} ({list(info.classes)[:10] if info else []}).")
     if missing:
         log(f"data set classes {args.detector!r} does not detect (left out): {', '.join(missing)}")
@@ -159,7 +173,7 @@ def run(args) -> int:
                                                 progress=False if args.quiet else None, desc=f"evaluate {args.detector}")):
         if err is not None:
             failed.append(f"{items[i]['path']}: {err}")
-            log(f"failed: {failed[-1]}")
+            _say(failed[-1])  # even with --quiet; above the progress bar
             continue
         labels = [mapping.get(normalize(v)) for v in res["labels"]]
         unseen.update(v for v, m in zip(res["labels"], labels) if m is None)
