@@ -126,7 +126,7 @@ def inpaint_op(image, *, mask_dir: str = "", mask: str = "", remove: str = "", p
         Random seed of the exemplar and dip methods.
     """
     from ..generative import dilate_mask, inpaint
-    from ..generative._masks import as_mask
+    from ..generative import as_mask
 
     if sum(map(bool, (mask_dir, mask, remove))) > 1:
         raise ValueError("give one of `mask_dir`, `mask` or `remove`.")

@@ -17,10 +17,10 @@ def _style(style, method: str):
         return None
     if isinstance(style, int):
         return style
-    from ..generative._style import _is_builtin_spec
+    from ..generative import is_builtin_style
 
     spec = style.replace("+", ",")  # "," separates a pipeline step's parameters, so blends use "+"
-    if method == "fast" and _is_builtin_spec(spec):
+    if method == "fast" and is_builtin_style(spec):
         return int(spec) if spec.strip().isdigit() else spec
     from ..io import read
 
@@ -48,9 +48,9 @@ def _check(params: dict) -> dict:
 
 
 def _builtin(style: str) -> bool:
-    from ..generative._style import _is_builtin_spec
+    from ..generative import is_builtin_style
 
-    return _is_builtin_spec(style.replace("+", ","))
+    return is_builtin_style(style.replace("+", ","))
 
 
 # Not probed: the fast and neural methods load or train networks; checked in prepare.
