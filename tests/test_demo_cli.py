@@ -327,7 +327,7 @@ def test_builtin_styles_are_named_as_cvtools_style_names_them():
     from cvtools.demo._run import _Style
 
     assert _Style("7").style == 7 and _Style(" 3:0.5, 12:0.5 ").style == "3:0.5, 12:0.5"
-    for bad in ("x", "3:", "starry.jpg"):
+    for bad in ("x", "a:0.5", "starry.jpg", " "):
         res = cvtools_demo("--source", "99", "--builtin", bad, timeout=60)
         assert res.returncode == 2 and "not a built-in style" in res.stderr and "3:0.5,12:0.5" in res.stderr
     res = cvtools_demo("--source", "99", "--builtin", "3", "--style", "a.jpg", timeout=60)

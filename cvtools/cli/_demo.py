@@ -6,7 +6,7 @@ import sys
 
 
 def register(sub) -> None:
-    from cvtools.demo._run import DEFAULT_EVERY, VIEWS
+    from cvtools.demo import DEFAULT_EVERY, VIEWS
 
     p = sub.add_parser(
         "demo", help="live face detection, tracking and naming on a webcam, a video or the bundled sample",
@@ -62,9 +62,9 @@ def register(sub) -> None:
 def _builtin_style(value: str) -> str:
     import argparse
 
-    from cvtools.demo._run import BUILTIN_STYLE
+    from cvtools.generative import is_builtin_style  # the one definition, shared with `cvtools style`
 
-    if not BUILTIN_STYLE.fullmatch(value):
+    if not is_builtin_style(value.strip()) or not value.strip():
         raise argparse.ArgumentTypeError(f"{value!r} is not a built-in style: an index 0-25, or a blend such as "
                                          f"'3:0.5,12:0.5' (a style image goes to --style IMAGE)")
     return value.strip()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import collections
 import os
-import re
 import sys
 import threading
 import time
@@ -27,8 +26,6 @@ CYCLE_SPEED = "real time"
 WINDOW_TITLE = "cvtools demo (q quit, space pause, s snapshot, d next detector)"
 #: Snapshots written per run at most (each a full-size PNG), so that no key or page can fill the disk.
 MAX_SNAPSHOTS = 100
-#: A built-in style as `cvtools style --builtin K` names it: an index, or a blend such as "3:0.5,12:0.5".
-BUILTIN_STYLE = re.compile(r"\s*\d+\s*(:\s*[0-9.]+\s*)?(,\s*\d+\s*(:\s*[0-9.]+\s*)?)*")
 
 
 def face_detectors() -> tuple[str, ...]:
@@ -174,7 +171,7 @@ class _Style:
     """Per-frame stylisation for --style K|IMAGE (``cvtools.generative.stylize``, method "fast").
 
     A built-in style is named as ``cvtools style --builtin K`` names it: an index or a blend
-    (``"3:0.5,12:0.5"``, see :data:`BUILTIN_STYLE`); any other string is a style image's path.
+    (``"3:0.5,12:0.5"``, :func:`cvtools.generative.is_builtin_style`); any other string is a style image's path.
     """
 
     def __init__(self, style):
@@ -184,7 +181,7 @@ class _Style:
         self._stylize = generative.stylize
         if isinstance(style, str) and style.strip().lstrip("-").isdigit():
             style = int(style)
-        elif isinstance(style, str) and BUILTIN_STYLE.fullmatch(style):
+        elif isinstance(style, str) and style.strip() and generative.is_builtin_style(style.strip()):
             style = style.strip()
         elif isinstance(style, (str, os.PathLike)):
             style = read(style, "rgb")
