@@ -378,3 +378,23 @@ def test_probe_reads_header_only(tmp_path):
     path.write_bytes(_png_header_only(100_000, 50_000))
     info = cvtools.io.probe(path)
     assert (info["width"], info["height"], info["format"]) == (100_000, 50_000, "PNG")
+
+
+def test_a_corrupt_exif_block_warns_once_naming_the_file(tmp_path):
+    # issue #14: a bad EXIF block is no longer read as orientation 1 without a word
+    import io
+
+    import PIL.Image
+
+    from cvtools._shared import ImageMetadataWarning
+
+    buf = io.BytesIO()
+    PIL.Image.new("RGB", (4, 3), (200, 10, 10)).save(buf, "JPEG")
+    data = buf.getvalue()
+    payload = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x02\x00\x12\x01\x03\x00"  # two IFD entries, cut short
+    app1 = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    path = tmp_path / "bad_exif.jpg"
+    path.write_bytes(data[:2] + app1 + data[2:])
+    with pytest.warns(ImageMetadataWarning, match=r"bad_exif\.jpg.*EXIF block is corrupt") as got:
+        img = cvtools.read(path)
+    assert img.shape == (3, 4, 3) and len(got) == 1

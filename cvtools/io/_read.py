@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .._shared import ImageReadError, check_choice
+from .._shared import ImageMetadataWarning, ImageReadError, check_choice
 from ._color import bgr_to_rgb
 from ._headers import FORMATS, Header, jpeg_scan_problem, read_header, sniff, tiff_ifds, tiff_without_orientation
 
@@ -167,13 +167,18 @@ def _pillow(data: bytes):
     from PIL import Image
 
     try:
-        with _PIL_LOCK, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _PIL_LOCK, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
             try:
-                return Image.open(_io.BytesIO(data))
+                im = Image.open(_io.BytesIO(data))
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
+        # Pillow parses a JPEG's EXIF block on open: keep what it says of a corrupt one for _orientation
+        exif = [str(w.message).strip() for w in caught if "EXIF" in str(w.message)]
+        if exif:
+            im.info["cvtools_exif_problem"] = exif[0]
+        return im
     except Exception:  # Pillow does not parse every format or variant OpenCV reads (EXR, HDR, ...)
         return None
 
@@ -196,10 +201,10 @@ def probe(source, *, max_bytes: int | None = -1) -> dict:
         frames = len(tiff_ifds(data, name, limit=None))
     return {"format": im.format if im is not None else header.format, "width": header.width,
             "height": header.height, "mode": im.mode if im is not None else None,
-            "orientation": _orientation(header, im), "frames": frames}
+            "orientation": _orientation(header, im, name), "frames": frames}
 
 
-def _orientation(header: Header, im) -> int:
+def _orientation(header: Header, im, name: str) -> int:
     if header.format == "TIFF":
         value = header.info["ifd"].get("orientation", (1,))[0]
         return value if 1 <= value <= 8 else 1
@@ -207,10 +212,20 @@ def _orientation(header: Header, im) -> int:
         return 1
     if header.format == "PNG" and not header.info["exif"]:
         return 1  # Pillow would decode the whole PNG looking for an eXIf chunk after the pixels
-    try:  # for AVIF, Pillow reports the irot/imir boxes as an EXIF orientation
-        value = int(im.getexif().get(0x0112, 1) or 1)
-    except Exception:
-        return 1
+    # For AVIF, Pillow reports the irot/imir boxes as an EXIF orientation. A broken EXIF block leaves the
+    # pixels fine and the orientation unknown: Pillow's own "Corrupt EXIF data" warning or error becomes
+    # one ImageMetadataWarning naming the file.
+    problem = None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = int(im.getexif().get(0x0112, 1) or 1)
+        problem = im.info.get("cvtools_exif_problem") or next((str(w.message).strip() for w in caught), None)
+    except Exception as exc:
+        value, problem = 1, f"{type(exc).__name__}: {exc}"
+    if problem:
+        warnings.warn(f"{name!r}: its EXIF block is corrupt ({problem}); orientation {value if 1 <= value <= 8 else 1} "
+                      f"used.", ImageMetadataWarning, stacklevel=4)
     return value if 1 <= value <= 8 else 1
 
 
@@ -532,7 +547,7 @@ def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: in
     if orient and fmt == "AVIF" and im is None and header.info["transforms"]:
         raise ImageReadError(f"cannot read {name!r}: the AVIF is rotated or mirrored (irot/imir) and this "
                              f"Pillow cannot read AVIF to apply it; upgrade Pillow (>= 11.3), or pass orient=False.")
-    return _finish(image, name, header, _orientation(header, im), orient, mode)
+    return _finish(image, name, header, _orientation(header, im, name), orient, mode)
 
 
 def read_pages(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: int | None = -1,
@@ -570,7 +585,7 @@ def read_pages(source, mode: str = "unchanged", *, orient: bool = True, max_pixe
                     page = page[..., 0]
                 page = bgr_to_rgb(page)
             page_header = Header("TIFF", tags["width"][0], tags["height"][0], {"ifd": tags})
-            yield _finish(page, name, page_header, _orientation(page_header, None), orient, mode)
+            yield _finish(page, name, page_header, _orientation(page_header, None, name), orient, mode)
         return
     from PIL import ImageSequence
 

@@ -59,14 +59,19 @@ def _validate(path: Path, image) -> tuple[str, np.ndarray]:
     return fmt, image
 
 
-def encode(image: np.ndarray, ext: str = ".png", *, quality: int | None = None, _name: str | None = None) -> bytes:
+def encode(image: np.ndarray, ext: str = ".png", *, quality: int | None = None) -> bytes:
     """Encode an RGB(A)/gray image to the bytes of a file with extension ``ext``.
 
     >>> encode(np.zeros((2, 2), np.uint8), ".png")[:4]
     b'\\x89PNG'
     """
+    return _encode(image, ext, quality=quality, name=None)
+
+
+def _encode(image: np.ndarray, ext: str, *, quality: int | None, name: str | None) -> bytes:
+    """:func:`encode`, with the file name the errors mention (``write`` passes its path)."""
     ext = ext if ext.startswith(".") else "." + ext
-    fmt, image = _validate(Path(_name or ("image" + ext)), image)
+    fmt, image = _validate(Path(name or ("image" + ext)), image)
     if quality is not None and not (isinstance(quality, (int, np.integer)) and 0 <= quality <= 100):
         raise ValueError(f"`quality` must be an integer in 0..100; got {quality!r}.")
     params = []
@@ -349,5 +354,5 @@ def write(path, image: np.ndarray, *, quality: int | None = None, fsync: bool = 
     dtype('float32')
     """
     path = Path(os.fspath(path))
-    data = encode(image, path.suffix, quality=quality, _name=str(path))
+    data = _encode(image, path.suffix, quality=quality, name=str(path))
     return write_bytes_atomic(path, data, fsync=fsync)
