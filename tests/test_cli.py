@@ -362,3 +362,28 @@ def test_identify_both_gallery_layouts_and_null_for_unknown(faces, tmp_path):
     assert results["folders"] == results["flat"]
     r = _cli("identify", "--gallery", flat, probes / "grace.png", "-q")
     assert r.returncode == 0 and f"{probes / 'grace.png'}\t1 face(s)\tunknown (" in r.stdout
+
+
+@pytest.mark.extra("face", "viz")
+def test_identify_video_frames_and_images_in_one_folder(faces, tmp_path):
+    from cvtools.io import VideoWriter
+
+    gallery = tmp_path / "people"
+    gallery.mkdir()
+    cvtools.write(gallery / "eileen.png", faces["eileen"])
+    cvtools.write(gallery / "grace.png", faces["grace"])
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    with VideoWriter(inputs / "clip.avi", 10.0, (256, 256)) as video:
+        for _ in range(5):
+            video.write(faces["eileen"])
+    cvtools.write(inputs / "still.png", faces["grace"])
+    r = _cli("identify", "--gallery", gallery, inputs, "--every", 2, "--json", "-q")
+    assert r.returncode == 0, r.stderr
+    rows = _lines(r.stdout)
+    assert [(row["path"], row.get("frame")) for row in rows] == [
+        (str(inputs / "clip.avi"), 0), (str(inputs / "clip.avi"), 2), (str(inputs / "clip.avi"), 4),
+        (str(inputs / "still.png"), None)]
+    assert [[d["identity"] for d in row["detections"]] for row in rows] == [["eileen"]] * 3 + [["grace"]]
+    r = _cli("identify", "--gallery", gallery, inputs / "clip.avi", "--every", 0)
+    assert r.returncode == 2 and "--every must be >= 1" in r.stderr

@@ -72,6 +72,7 @@ class Input:
     path: Path
     rel: Path
     error: str | None = None
+    video: bool = False
 
 
 def _glob_root(pattern: str) -> Path:
@@ -84,30 +85,37 @@ def _glob_root(pattern: str) -> Path:
     return Path(*keep) if keep else Path(".")
 
 
-def collect(inputs) -> list[Input]:
-    """Every image named by ``inputs``: files as given, folders searched recursively (sorted, hidden
-    files skipped), quoted globs (``"photos/**/*.jpg"``) expanded here. A folder's images keep their
-    path below it (below ``FOLDER/`` itself when several inputs are given); a file keeps its name;
-    a glob's matches their path below its fixed leading folders. A missing file stays an item, and
-    fails when it is read; a glob that matches no image is an item with an error."""
-    from cvtools.io import IMAGE_EXTENSIONS, iter_images
+def collect(inputs, *, videos: bool = False) -> list[Input]:
+    """Every image (and with ``videos``, video file) named by ``inputs``: files as given, folders
+    searched recursively (sorted, hidden files skipped), quoted globs (``"photos/**/*.jpg"``) expanded
+    here. A folder's files keep their path below it (below ``FOLDER/`` itself when several inputs are
+    given); a file keeps its name; a glob's matches their path below its fixed leading folders. A
+    missing file stays an item, and fails when it is read; a glob that matches nothing is an item with
+    an error."""
+    from cvtools.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, iter_images
+
+    media = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS if videos else IMAGE_EXTENSIONS
+
+    def item(p: Path, rel: Path) -> Input:
+        return Input(p, rel, video=videos and p.suffix.lower() in VIDEO_EXTENSIONS)
 
     items = []
     for raw in map(str, inputs):
         path = Path(raw)
         if path.is_dir():
-            for p in iter_images(path, recursive=True):
+            for p in iter_images(path, recursive=True, extensions=media):
                 rel = p.relative_to(path)
-                items.append(Input(p, Path(path.resolve().name) / rel if len(inputs) > 1 else rel))
+                items.append(item(p, Path(path.resolve().name) / rel if len(inputs) > 1 else rel))
         elif not path.exists() and any(c in raw for c in _MAGIC):
             root = _glob_root(raw)
             found = sorted(Path(m) for m in glob.glob(raw, recursive=True)
-                           if Path(m).is_file() and Path(m).suffix.lower() in IMAGE_EXTENSIONS)
+                           if Path(m).is_file() and Path(m).suffix.lower() in media)
             if not found:
-                items.append(Input(path, Path(path.name), f"no image matches the pattern {raw!r}"))
-            items.extend(Input(p, p.relative_to(root)) for p in found)
+                what = "image or video" if videos else "image"
+                items.append(Input(path, Path(path.name), f"no {what} matches the pattern {raw!r}"))
+            items.extend(item(p, p.relative_to(root)) for p in found)
         else:
-            items.append(Input(path, Path(path.name)))
+            items.append(item(path, Path(path.name)))
     return items
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from cvtools._shared import UsageError
+
 from ._common import add_device, add_runner, collect, emit, finish, run_items, shown, task, usage_errors
 
 
@@ -11,12 +13,12 @@ def register(sub) -> None:
         "identify", help="name every face (or gallery object) in images, from a gallery folder",
         description="Build a gallery from DIR (class sub-folders DIR/<name>/<image>, or flat DIR/<name>.jpg "
                     "files, see cvtools.identify.Gallery.from_folder; face descriptors are cached in "
-                    "DIR/.cvtools-cache/) and print who is in each image of INPUTS (files, folders or quoted "
-                    "globs), on the batch runner. Faces farther than --threshold from every gallery face are "
-                    "unknown (JSON: \"identity\": null).",
+                    "DIR/.cvtools-cache/) and print who is in each image or video frame of INPUTS (files, "
+                    "folders or quoted globs), on the batch runner. Faces farther than --threshold from every "
+                    "gallery face are unknown (JSON: \"identity\": null); video frames add \"frame\".",
         epilog="Example: cvtools identify --gallery people/ party/ --json. "
                "Exit codes: 0 ok, 1 some inputs failed, 2 usage error, 130 interrupted.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or quoted globs")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or video files, folders or quoted globs")
     p.add_argument("--gallery", "-g", required=True, metavar="DIR",
                    help="folder of DIR/<name>/<image> or DIR/<name>.jpg (alice.jpg, alice_2.jpg, bob.png)")
     p.add_argument("--kind", choices=["face", "object"], default="face", help="default face")
@@ -28,6 +30,7 @@ def register(sub) -> None:
                         "face-dlib-hog, ... see `cvtools detect --list`)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     p.add_argument("--describe", action="store_true", help="add colour, size and position of each detection")
+    p.add_argument("--every", type=int, default=1, metavar="N", help="videos: every Nth frame (default 1)")
     add_device(p, "face")
     add_runner(p)
     p.set_defaults(func=run)
@@ -62,16 +65,27 @@ def records(image, det, *, describe: bool) -> list[dict]:
 
 @task
 def identify_one(item: dict) -> dict:
-    """Run in a batch worker: the gallery (built once per process, from its cache) on one image file."""
-    from cvtools.io import read
+    """Run in a batch worker: the gallery (built once per process, from its cache) on one image file, or
+    on every ``item["every"]``-th frame of a video."""
+    from cvtools.io import VideoSource, read
 
     gallery = _gallery(item["gallery"])
-    image = read(item["path"])
-    return {"detections": records(image, gallery.identify(image), describe=item["describe"])}
+    if not item["video"]:
+        image = read(item["path"])
+        return {"detections": records(image, gallery.identify(image), describe=item["describe"])}
+    frames = []
+    with VideoSource(item["path"]) as video:
+        for index, frame in enumerate(video):
+            if index % item["every"] == 0:
+                frames.append({"frame": index, "detections": records(frame, gallery.identify(frame),
+                                                                     describe=item["describe"])})
+    return {"frames": frames}
 
 
 # ------------------------------------------------------------------------ parent side
 def run(args) -> int:
+    if args.every < 1:
+        raise UsageError(f"--every must be >= 1; got {args.every}.")
     options = ({"threshold": args.threshold, "detector": args.detector} if args.kind == "face"
                else {"min_inliers": args.min_inliers})
     if args.device is not None:
@@ -82,8 +96,9 @@ def run(args) -> int:
         # built here once: the options are checked before any work, the cache is filled for the workers,
         # and one image (or --workers 0) runs on this very gallery
         _gallery(spec, progress=None if not args.quiet else False)
-    inputs = collect(args.inputs)
-    items = [{"path": str(i.path), "error": i.error, "gallery": spec, "describe": args.describe} for i in inputs]
+    inputs = collect(args.inputs, videos=True)
+    items = [{"path": str(i.path), "error": i.error, "video": i.video, "every": args.every, "gallery": spec,
+              "describe": args.describe} for i in inputs]
     failed = 0
     for item, res, err in run_items(identify_one, items, command="identify", workers=args.workers,
                                     quiet=args.quiet):
@@ -92,12 +107,17 @@ def run(args) -> int:
             if args.json:
                 emit({"path": item["path"], "error": err})
             continue
-        recs = res["detections"]
-        if args.json:
-            emit({"path": item["path"], "detections": recs})
-        else:
-            names = [f"{r['identity'] or 'unknown'} ({r['distance']:.2f})" if "distance" in r
-                     else r["identity"] or "unknown" for r in recs]
-            print(f"{shown(item['path'])}\t{len(recs)} {args.kind}(s)\t" + ", ".join(names), flush=True)
-    return finish("identify", len(inputs), failed, quiet=args.quiet)
+        for rec in res["frames"] if item["video"] else [res]:
+            _show(args, item["path"], rec)
+    return finish("identify", len(inputs), failed, quiet=args.quiet, noun="input")
 
+
+def _show(args, path: str, rec: dict) -> None:
+    recs = rec["detections"]
+    if args.json:
+        emit({"path": path, **rec})
+        return
+    where = shown(path) + (f" frame {rec['frame']}" if "frame" in rec else "")
+    names = [f"{r['identity'] or 'unknown'} ({r['distance']:.2f})" if "distance" in r else r["identity"] or "unknown"
+             for r in recs]
+    print(f"{where}\t{len(recs)} {args.kind}(s)\t" + ", ".join(names), flush=True)
