@@ -14,6 +14,9 @@ TEST_TOOLS := "pytest>=8" "pytest-timeout>=2.2" "hypothesis>=6.100"
 # Where torch comes from; e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU-only build on a
 # machine whose package index only has the multi-GB CUDA build.
 TORCH_INDEX ?=
+# Editable installs put the clone on sys.path (a .pth file): the default mode's import hook would lose to a
+# folder named cvtools/ (the clone itself) when Python runs in the folder that holds it.
+EDITABLE := --config-settings editable_mode=compat
 
 .PHONY: setup run test test-fast test-core bench clean
 
@@ -22,7 +25,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: its CPU build is on local disk; an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install -q -e ".[all,dev]"
+	$(BIN)/python -m pip install -q $(EDITABLE) -e ".[all,dev]"
 	touch $(STAMP) $(RUN_STAMP)
 
 setup: $(STAMP)
@@ -31,7 +34,7 @@ setup: $(STAMP)
 $(RUN_STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q $(EDITABLE) -e .
 	touch $(RUN_STAMP)
 
 # The main job on samples/: batch-process the sample folder, then detect faces in it.
@@ -49,7 +52,7 @@ test-fast: setup
 $(CORE_STAMP): pyproject.toml
 	$(PY) -m venv $(CORE_VENV)
 	$(CORE_BIN)/python -m pip install -q --upgrade pip
-	$(CORE_BIN)/python -m pip install -q -e . $(TEST_TOOLS)
+	$(CORE_BIN)/python -m pip install -q $(EDITABLE) -e . $(TEST_TOOLS)
 	touch $(CORE_STAMP)
 
 # The suite in a core-only install: tests that need an extra skip, naming it; everything else must pass.

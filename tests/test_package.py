@@ -113,3 +113,22 @@ def test_every_extra_in_pyproject_maps_to_modules():
     project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
     extras = set(project["optional-dependencies"]) - {"all", "dev"}
     assert extras and all(conftest.extra_modules(e) for e in extras)
+
+
+def test_readme_snippet_runs_from_the_folder_that_holds_the_clone(tmp_path):
+    """The README's Python snippet, run where a user who just cloned would run it: in the folder that
+    holds the clone, next to a `cvtools/` folder (the clone, no __init__.py) that must not shadow the
+    installed package (the Makefile's `compat` editable install puts the clone on sys.path)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    snippet = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    clone = tmp_path / "cvtools"
+    (clone / "samples").mkdir(parents=True)
+    (clone / "README.md").write_text("a clone\n")
+    run = subprocess.run([sys.executable, "-c", snippet + "\nprint('FILE', cvtools.__file__)"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert f"FILE {Path(cvtools.__file__)}" in run.stdout
+    assert (tmp_path / "private.png").is_file()
