@@ -654,3 +654,123 @@ def test_symlinks_into_output_are_not_inputs(tmp_path):
     assert run(src, out, "invert", dry_run=True).skipped == 1
     # an INPUT inside OUTPUT is allowed: its own files are inputs
     assert run(out / "sub", out, "invert", workers=0).processed == 1 and (out / "deep.png").exists()
+
+
+# -- events, worker results, map_items, pipeline text, resize:max_side -------------------------------
+
+def test_on_file_events_are_frozen_dataclasses_with_to_dict(tree, tmp_path):
+    import dataclasses
+
+    from cvtools.batch import FileEvent
+
+    out = tmp_path / "out"
+    events = []
+    report = run(tree, out, "invert", workers=0, on_file=events.append)
+    assert all(isinstance(e, FileEvent) for e in events) and len(events) == 8
+    by_name = {Path(e.path).name: e for e in events}
+    assert {n for n, e in by_name.items() if e.action == "fail"} == set(BAD)
+    assert by_name["corrupt.jpg"].outputs == () and "truncated or corrupt" in by_name["corrupt.jpg"].error
+    done = by_name["b.png"]
+    assert done.action == "done" and done.error is None and done.outputs == (str(out / "sub" / "b.png"),)
+    assert json.loads(json.dumps(done.to_dict())) == {"action": "done", "path": str(tree / "sub" / "b.png"),
+                                                      "outputs": [str(out / "sub" / "b.png")], "error": None}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        done.action = "skip"
+    assert report.processed == 5 and report.failed == [{"path": e.path, "error": e.error}
+                                                       for e in events if e.action == "fail"]
+    again = []
+    run(tree, out, "invert", workers=0, on_file=again.append)
+    assert {e.action for e in again if Path(e.path).name not in BAD} == {"skip"}
+    assert {Path(e.path).name: e.outputs for e in again}["b.png"] == done.outputs
+
+
+def test_process_job_returns_frozen_results(tmp_path):
+    from cvtools.batch import FileResult, JobResult, OutputResult, TaskResult, process_job
+
+    cvtools.write(tmp_path / "a.png", _rand((6, 8)))
+    job = {"items": [{"src": str(tmp_path / "a.png"), "rel": "a.png", "outputs": [[str(tmp_path / "o.png"), None]]},
+                     {"src": str(tmp_path / "missing.png"), "rel": "missing.png", "outputs": [[str(tmp_path / "m.png"), None]]}],
+           "pipeline": json.dumps(Pipeline("flip").to_list())}
+    res = process_job(job)
+    assert isinstance(res, JobResult) and res.seconds >= 0
+    good, bad = res.items
+    assert good == FileResult((OutputResult(str(tmp_path / "o.png"), (tmp_path / "o.png").stat().st_size),))
+    np.testing.assert_array_equal(cvtools.read(tmp_path / "o.png"), cvtools.read(tmp_path / "a.png")[:, ::-1])
+    assert bad.outputs == () and "missing.png" in bad.error and not (tmp_path / "m.png").exists()
+    assert process_job({"task": int, "items": ["3", "x"]}).items == (
+        TaskResult(3), TaskResult(None, "ValueError: invalid literal for int() with base 10: 'x'"))
+
+
+def test_map_items_reports_a_worker_that_dies():
+    from cvtools.batch import map_items
+
+    # os._exit(3) kills the worker process running it: each such item fails with a message, none hangs
+    results = list(map_items(os._exit, [3, 3], workers=1, chunk=1, progress=False))
+    assert [item for item, _, _ in results] == [3, 3]
+    assert all(res is None and "worker process died" in err for _, res, err in results)
+    assert [r for _, r, _ in map_items(abs, [-1, -2, -3], workers=2, chunk=1, progress=False)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("text, word", [
+    ("resize:scale=0.5 gaussian:sigma=1", "gaussian"),
+    ("flip equalize", "equalize"),
+    ("resize:scale=0.5 | gaussian:sigma=1  equalize", "equalize"),
+])
+def test_a_missing_bar_is_pointed_at(text, word):
+    from cvtools.batch import PipelineError
+
+    with pytest.raises(PipelineError) as info:
+        Pipeline.parse(text)
+    lines = str(info.value).splitlines()
+    assert lines[0] == f"missing '|' before operation {word!r}:"
+    assert lines[1] == f"  {text}"
+    assert lines[2] == "  " + " " * text.rindex(word) + "^"  # the caret under the operation's first letter
+    fixed = re.search(r"write '(.*)'", lines[3]).group(1)
+    assert Pipeline.parse(fixed) == Pipeline.parse(text.replace(f" {word}", f" | {word}"))
+
+
+def test_spaces_that_are_not_a_missing_bar_still_parse():
+    assert str(Pipeline.parse("resize : scale = 0.5 , method = area | flip")) == "resize:scale=0.5,method=area | flip"
+    assert str(Pipeline.parse("pad:width=(1, 2) |  gaussian : sigma=1")) == "pad:width=(1, 2) | gaussian:sigma=1.0"
+    from cvtools.batch import PipelineError
+
+    with pytest.raises(PipelineError, match="`method` must be one of"):  # a quoted value is a value
+        Pipeline.parse("threshold:method='flip equalize'")
+
+
+def test_cli_points_at_a_missing_bar(tree, tmp_path, capsys):
+    assert main(["batch", str(tree), str(tmp_path / "o"), "-p", "resize:scale=0.5 gaussian:sigma=1"]) == 2
+    err = capsys.readouterr().err
+    assert "missing '|' before operation 'gaussian'" in err and "                   ^" in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("shape", [(60, 100, 3), (100, 60), (40, 30)])
+def test_resize_max_side_only_shrinks(shape):
+    import cv2
+
+    img = _rand(shape, seed=7)
+    out = Pipeline.parse("resize:max_side=50")(img)
+    h, w = shape[:2]
+    if max(h, w) <= 50:  # never enlarged: the same pixels
+        np.testing.assert_array_equal(out, img)
+        return
+    assert max(out.shape[:2]) == 50 and out.shape[2:] == img.shape[2:]
+    ref = cv2.resize(img, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(out, ref)  # area averaging, as auto picks for shrinking
+    assert abs(out.shape[0] / out.shape[1] - h / w) < 0.05  # aspect ratio kept
+
+
+def test_resize_max_side_in_a_run_and_in_the_ops_listing(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    cvtools.write(src / "big.png", _rand((80, 120, 3)))
+    cvtools.write(src / "small.png", _rand((20, 30, 3), seed=1))
+    report = run(src, tmp_path / "out", "resize:max_side=60", workers=0)
+    assert report.processed == 2
+    assert cvtools.read(tmp_path / "out" / "big.png").shape == (40, 60, 3)
+    np.testing.assert_array_equal(cvtools.read(tmp_path / "out" / "small.png"), cvtools.read(src / "small.png"))
+    listing = _cli("ops", "resize")
+    assert listing.returncode == 0 and "max_side : int | None" in listing.stdout and "never enlarged" in listing.stdout
+    res = _cli("batch", str(src), str(tmp_path / "o2"), "-p", "resize:max_side=1.5")
+    assert res.returncode == 2 and "`max_side` must be int" in res.stderr

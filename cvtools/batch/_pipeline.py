@@ -20,8 +20,8 @@ MAX_PIPELINE_FILE_BYTES = 1 << 20
 _RESERVED = {"true", "false", "none", "null", "yes", "no"}
 
 
-def _split_top(text: str, sep: str) -> list[str]:
-    """Split ``text`` on ``sep`` outside brackets and quotes."""
+def _split_spans(text: str, sep: str) -> list[tuple[int, str]]:
+    """Split ``text`` on ``sep`` outside brackets and quotes: ``(offset, part)`` pairs."""
     parts, depth, quote, start = [], 0, None, 0
     for i, ch in enumerate(text):
         if quote:
@@ -36,12 +36,55 @@ def _split_top(text: str, sep: str) -> list[str]:
             if depth < 0:
                 raise PipelineError(f"unbalanced {ch!r} in {text!r}.")
         elif ch == sep and depth == 0:
-            parts.append(text[start:i])
+            parts.append((start, text[start:i]))
             start = i + 1
     if quote or depth:
         raise PipelineError(f"unclosed {'quote' if quote else 'bracket'} in {text!r}.")
-    parts.append(text[start:])
+    parts.append((start, text[start:]))
     return parts
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split ``text`` on ``sep`` outside brackets and quotes."""
+    return [part for _, part in _split_spans(text, sep)]
+
+
+_WORD = re.compile(r"[A-Za-z_][\w\-]*")
+
+
+def _top_level_gaps(step: str):
+    """Offsets in ``step`` of each word that follows a space, outside quotes and brackets, where the
+    space separates two values (not around ``:``, ``=``, ``,`` or inside a bracket)."""
+    depth, quote = 0, None
+    for i, ch in enumerate(step):
+        if quote:
+            quote = None if ch == quote and step[i - 1] != "\\" else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and i > 0 and step[i - 1].isspace() and not ch.isspace():
+            before = step[:i].rstrip()
+            if before and before[-1] not in ":=,":
+                yield i
+
+
+def _check_missing_bar(text: str, offset: int, step: str) -> None:
+    """Point at a ``|`` missing between two operations (``resize:scale=0.5 gaussian:sigma=1``)."""
+    names = None
+    for i in _top_level_gaps(step):
+        word = _WORD.match(step, i)
+        if word is None or step[word.end():word.end() + 1] not in ("", ":", " ", "\t"):
+            continue
+        names = names if names is not None else set(op_names())
+        if word.group() in names:
+            at = offset + i
+            fixed = text[:at].rstrip() + " | " + text[at:]
+            raise PipelineError(
+                f"missing '|' before operation {word.group()!r}:\n  {text}\n  {' ' * at}^\n"
+                f"write {fixed.strip()!r} (or quote a value that holds spaces).")
 
 
 def parse_options(pairs) -> dict:
@@ -252,7 +295,11 @@ class Pipeline:
         if isinstance(steps, Pipeline):
             steps = steps.steps
         if isinstance(steps, str):
-            steps = [s for s in _split_top(steps, "|")] if steps.strip() else []
+            text = steps
+            spans = _split_spans(text, "|") if text.strip() else []
+            for offset, part in spans:
+                _check_missing_bar(text, offset, part)
+            steps = [part for _, part in spans]
         elif isinstance(steps, dict):
             steps = [steps]
         self._steps = tuple(_step_from(s) for s in steps)

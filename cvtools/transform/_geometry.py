@@ -46,20 +46,30 @@ def _is_number(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
-def resized_shape(shape, *, scale=None, width=None, height=None, size=None) -> tuple[int, int]:
+def resized_shape(shape, *, scale=None, width=None, height=None, size=None, max_side=None) -> tuple[int, int]:
     """The ``(height, width)`` that :func:`resize` produces for an image of ``shape``.
 
     >>> resized_shape((1080, 1920), scale=0.5)
     (540, 960)
     >>> resized_shape((1080, 1920), width=640)
     (360, 640)
+    >>> resized_shape((1080, 1920), max_side=640), resized_shape((300, 400), max_side=640)
+    ((360, 640), (300, 400))
     """
     h, w = int(shape[0]), int(shape[1])
     given = [n for n, v in (("scale", scale), ("width/height", width if width is not None else height),
-                            ("size", size)) if v is not None]
+                            ("size", size), ("max_side", max_side)) if v is not None]
     if len(given) != 1:
-        raise ValueError(f"resize needs exactly one of `scale`, `width`/`height` or `size`; "
+        raise ValueError(f"resize needs exactly one of `scale`, `width`/`height`, `size` or `max_side`; "
                          f"got {', '.join(given) if given else 'none'}.")
+    if max_side is not None:
+        if not (_is_int(max_side) and max_side >= 1):
+            raise ValueError(f"`max_side` must be an integer >= 1; got {max_side!r}.")
+        if max(h, w) <= max_side:  # shrink only: never enlarges
+            return h, w
+        if h >= w:
+            return int(max_side), _round_size(w * max_side / h)
+        return _round_size(h * max_side / w), int(max_side)
     if scale is not None:
         if not _is_number(scale) or not scale > 0 or not math.isfinite(scale):
             raise ValueError(f"`scale` must be a number > 0; got {scale!r}.")
@@ -80,9 +90,9 @@ def resized_shape(shape, *, scale=None, width=None, height=None, size=None) -> t
 
 
 def resize(image, *, scale: float | None = None, width: int | None = None, height: int | None = None,
-           size: tuple[int, int] | None = None,
+           size: tuple[int, int] | None = None, max_side: int | None = None,
            method: Literal["auto", "nearest", "linear", "cubic", "area", "lanczos"] = "auto") -> np.ndarray:
-    """Resize an image by a scale factor, to a width and/or height, or to an exact size.
+    """Resize an image by a scale factor, to a width and/or height, to an exact size, or shrink it to fit.
 
     Parameters
     ----------
@@ -96,6 +106,9 @@ def resize(image, *, scale: float | None = None, width: int | None = None, heigh
         New height in pixels; alone, the width follows to keep the aspect ratio.
     size : tuple of int, optional
         Exact ``(width, height)``.
+    max_side : int, optional
+        Shrink only: scale so that the longer side is ``max_side`` pixels (aspect ratio kept); an
+        image already that small or smaller is returned unchanged (a copy), never enlarged.
     method : {"auto", "nearest", "linear", "cubic", "area", "lanczos"}
         Interpolation. ``"auto"`` uses area averaging when both sides shrink (no aliasing) and
         bilinear otherwise.
@@ -113,13 +126,15 @@ def resize(image, *, scale: float | None = None, width: int | None = None, heigh
     >>> resize(img, scale=0.5)
     array([[ 3,  5],
            [11, 13]], dtype=uint8)
+    >>> resize(img, max_side=2).shape, resize(img, max_side=100).shape
+    ((2, 2), (4, 4))
     """
     image = check_image(image)
     check_choice(method, tuple(RESIZE_METHODS), name="method")
     h, w = image.shape[:2]
-    nh, nw = resized_shape(image.shape, scale=scale, width=width, height=height, size=size)
-    given = next(f"`{n}` {v!r}" for n, v in (("scale", scale), ("width", width), ("height", height), ("size", size))
-                 if v is not None)
+    nh, nw = resized_shape(image.shape, scale=scale, width=width, height=height, size=size, max_side=max_side)
+    given = next(f"`{n}` {v!r}" for n, v in (("scale", scale), ("width", width), ("height", height), ("size", size),
+                                              ("max_side", max_side)) if v is not None)
     check_output_size(nh, nw, given)
     if (nh, nw) == (h, w):
         return image.copy()
