@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import math
 import struct
 import zlib
 
@@ -362,15 +363,52 @@ def test_max_pixels_configurable(tmp_path):
     cvtools.write(path, _asym(h=10, w=10))
     with pytest.raises(ImageReadError, match="too large.*limit 50"):
         cvtools.read(path, max_pixels=50)
-    assert cvtools.read(path, max_pixels=None).shape == (10, 10, 3)
+    assert cvtools.read(path, max_pixels=cvtools.io.NO_LIMIT).shape == (10, 10, 3)
     old = cvtools.io.get_max_pixels()
     try:
         cvtools.io.set_max_pixels(99)
-        with pytest.raises(ImageReadError, match="too large"):
-            cvtools.read(path)
+        for default in ({}, {"max_pixels": None}):  # None is the global limit, not "no limit"
+            with pytest.raises(ImageReadError, match="too large.*limit 99.*max_pixels=cvtools.io.NO_LIMIT"):
+                cvtools.read(path, **default)
+        assert cvtools.read(path, max_pixels=math.inf).shape == (10, 10, 3)  # NO_LIMIT is math.inf
+        cvtools.io.set_max_pixels(cvtools.io.NO_LIMIT)
+        assert cvtools.io.get_max_pixels() is None
+        assert cvtools.read(path).shape == (10, 10, 3)
     finally:
         cvtools.io.set_max_pixels(old)
     assert cvtools.read(path).shape == (10, 10, 3)
+
+
+def test_limit_minus_one_is_deprecated(tmp_path):
+    path = tmp_path / "small.png"
+    cvtools.write(path, _asym(h=10, w=10))
+    for option in ("max_pixels", "max_bytes"):
+        with pytest.warns(DeprecationWarning, match=f"`{option}=-1` is deprecated.*NO_LIMIT") as caught:
+            assert cvtools.read(path, **{option: -1}).shape == (10, 10, 3)
+        assert caught[0].filename == __file__  # points at the caller
+    with pytest.warns(DeprecationWarning, match="max_pixels=-1"):
+        assert len(list(cvtools.io.read_pages(path, max_pixels=-1))) == 1
+    with pytest.warns(DeprecationWarning, match="max_bytes=-1"):
+        assert cvtools.io.probe(path, max_bytes=-1)["width"] == 10
+    old = cvtools.io.get_max_pixels()
+    try:
+        cvtools.io.set_max_pixels(50)
+        with pytest.warns(DeprecationWarning), pytest.raises(ImageReadError, match="limit 50"):
+            cvtools.read(path, max_pixels=-1)  # -1 still means the global limit
+    finally:
+        cvtools.io.set_max_pixels(old)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, "100", True, float("nan")])
+def test_limit_rejects_other_values(tmp_path, bad):
+    path = tmp_path / "small.png"
+    cvtools.write(path, _asym(h=10, w=10))
+    with pytest.raises(ValueError, match=r"`max_pixels` must be a positive integer, cvtools.io.NO_LIMIT or None"):
+        cvtools.read(path, max_pixels=bad)
+    with pytest.raises(ValueError, match=r"`max_bytes` must be"):
+        cvtools.read(path, max_bytes=bad)
+    with pytest.raises(ValueError, match=r"`limit` must be"):
+        cvtools.io.set_max_pixels(bad)
 
 
 def test_probe_reads_header_only(tmp_path):

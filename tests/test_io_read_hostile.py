@@ -450,7 +450,7 @@ def test_max_bytes_configurable(tmp_path):
         with pytest.raises(ImageReadError, match=f"too large.*{n - 1}"):
             cvtools.read(source, max_bytes=n - 1)
     assert cvtools.read(path, max_bytes=n).shape == (6, 9, 3)
-    assert cvtools.read(path, max_bytes=None).shape == (6, 9, 3)
+    assert cvtools.read(path, max_bytes=cvtools.io.NO_LIMIT).shape == (6, 9, 3)
     old = cvtools.io.get_max_bytes()
     try:
         cvtools.io.set_max_bytes(10)

@@ -5,7 +5,7 @@ depth kept (uint8, uint16, float32). See :func:`read`, :func:`write`, :func:`ite
 :class:`VideoSource`, :class:`VideoWriter` and :func:`show_window`.
 """
 from ._read import (read, read_pages, probe, MAX_PIXELS, set_max_pixels, get_max_pixels, MAX_BYTES, set_max_bytes,
-                    get_max_bytes, READ_MODES)
+                    get_max_bytes, NO_LIMIT, READ_MODES)
 from ._write import (write, encode, write_bytes_atomic, WRITE_FORMATS, is_cvtools_temporary,
                      remove_stale_temporary, remove_stale_temporaries)
 from ._iter import iter_images, IMAGE_EXTENSIONS
@@ -15,7 +15,7 @@ from ._window import show_window, WindowError
 
 __all__ = [
     "read", "read_pages", "probe", "MAX_PIXELS", "set_max_pixels", "get_max_pixels", "MAX_BYTES", "set_max_bytes",
-    "get_max_bytes", "READ_MODES",
+    "get_max_bytes", "NO_LIMIT", "READ_MODES",
     "write", "encode", "write_bytes_atomic", "WRITE_FORMATS", "is_cvtools_temporary",
     "remove_stale_temporary", "remove_stale_temporaries", "iter_images", "IMAGE_EXTENSIONS", "VideoSource", "VideoWriter",
     "VIDEO_EXTENSIONS", "bgr_to_rgb", "rgb_to_bgr", "show_window", "WindowError",

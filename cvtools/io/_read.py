@@ -7,6 +7,7 @@ format goes to the decoder that gets its pixels right (see docs/io.md for each d
 from __future__ import annotations
 
 import io as _io
+import math
 import os
 import re
 import stat
@@ -35,6 +36,10 @@ _max_pixels = MAX_PIXELS
 MAX_BYTES = int(os.environ.get("CVTOOLS_MAX_BYTES", 2 ** 30))  # 1 GiB
 _max_bytes = MAX_BYTES
 
+#: Pass as ``max_pixels=`` or ``max_bytes=`` (or to :func:`set_max_pixels` / :func:`set_max_bytes`) to
+#: switch that limit off. It is ``math.inf``, so ``max_pixels=math.inf`` reads the same.
+NO_LIMIT = math.inf
+
 # OpenEXR decoding is off by default in OpenCV builds for security reasons; cvtools reads float EXR.
 os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
 
@@ -45,25 +50,41 @@ _STDERR_LOCK = threading.Lock()
 _JPEG_LOSS = re.compile(r"premature end|bad huffman code|bad arithmetic code|instead of rst", re.I)
 
 
-def set_max_pixels(limit: int | None) -> None:
-    """Set the global decompression-bomb limit in pixels (``None`` disables the guard)."""
+def _check_limit(limit, name: str) -> int | None:
+    """A limit as stored: a positive int, or None for no limit (:data:`NO_LIMIT`)."""
+    if limit is None or limit == NO_LIMIT:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit <= 0:
+        raise ValueError(f"`{name}` must be a positive integer, cvtools.io.NO_LIMIT or None (the default limit); "
+                         f"got {limit!r}.")
+    return int(limit)
+
+
+def set_max_pixels(limit: int | float | None) -> None:
+    """Set the global decompression-bomb limit in pixels.
+
+    ``NO_LIMIT`` (or ``None``) disables the guard; :data:`MAX_PIXELS` restores the default.
+    """
     global _max_pixels
-    _max_pixels = limit
+    _max_pixels = _check_limit(limit, "limit")
 
 
 def get_max_pixels() -> int | None:
-    """The current global decompression-bomb limit in pixels."""
+    """The current global decompression-bomb limit in pixels (None when it is disabled)."""
     return _max_pixels
 
 
-def set_max_bytes(limit: int | None) -> None:
-    """Set the global limit on the size of an encoded image file in bytes (``None``: no limit)."""
+def set_max_bytes(limit: int | float | None) -> None:
+    """Set the global limit on the size of an encoded image file in bytes.
+
+    ``NO_LIMIT`` (or ``None``) disables it; :data:`MAX_BYTES` restores the default.
+    """
     global _max_bytes
-    _max_bytes = limit
+    _max_bytes = _check_limit(limit, "limit")
 
 
 def get_max_bytes() -> int | None:
-    """The current global limit on the size of an encoded image file in bytes."""
+    """The current global limit on the size of an encoded image file in bytes (None when disabled)."""
     return _max_bytes
 
 
@@ -73,7 +94,7 @@ _KINDS = [(stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character de
 
 def _too_big(name: str, size: int, limit: int) -> ImageReadError:
     return ImageReadError(f"cannot read {name!r}: the file is too large ({size:,} bytes; limit {limit:,}). "
-                          f"Pass max_bytes=None or raise it with cvtools.io.set_max_bytes().")
+                          f"Pass max_bytes=cvtools.io.NO_LIMIT or raise it with cvtools.io.set_max_bytes().")
 
 
 def _load_bytes(source, max_bytes: int | None = None) -> tuple[bytes, str]:
@@ -94,7 +115,7 @@ def _load_bytes(source, max_bytes: int | None = None) -> tuple[bytes, str]:
             raise TypeError("file object must be opened in binary mode ('rb'); it returned str.")
         if max_bytes is not None and len(data) > max_bytes:
             raise ImageReadError(f"cannot read {str(name)!r}: the file is too large (more than {max_bytes:,} "
-                                 f"bytes). Pass max_bytes=None or raise it with cvtools.io.set_max_bytes().")
+                                 f"bytes). Pass max_bytes=cvtools.io.NO_LIMIT or raise it with cvtools.io.set_max_bytes().")
         return data, name
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"`source` must be a path (str or pathlib.Path), bytes or a binary file object; "
@@ -133,19 +154,31 @@ def _load_bytes(source, max_bytes: int | None = None) -> tuple[bytes, str]:
     return data, name
 
 
-def _limits(max_pixels, max_bytes):
-    return (_max_pixels if max_pixels == -1 else max_pixels), (_max_bytes if max_bytes == -1 else max_bytes)
+def _resolve(value, name: str, default: int | None) -> int | None:
+    """A per-call limit: None is the global one, NO_LIMIT none at all, -1 the deprecated spelling of None."""
+    if value is None:
+        return default
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value == -1:
+        warnings.warn(f"`{name}=-1` is deprecated and will stop working in the next release: leave it out "
+                      f"(or pass None) for the default limit, or pass cvtools.io.NO_LIMIT for none.",
+                      DeprecationWarning, stacklevel=5)
+        return default
+    return _check_limit(value, name)
+
+
+def _limits(max_pixels, max_bytes) -> tuple[int | None, int | None]:
+    return _resolve(max_pixels, "max_pixels", _max_pixels), _resolve(max_bytes, "max_bytes", _max_bytes)
 
 
 def _guard(name: str, width: int, height: int, limit: int | None, what: str = "") -> None:
     if limit is not None and width * height > limit:
         raise ImageReadError(
             f"cannot read {name!r}: too large ({width}x{height} = {width * height:,} pixels declared{what}; "
-            f"limit {limit:,}). Pass max_pixels=None or raise it with cvtools.io.set_max_pixels().")
+            f"limit {limit:,}). Pass max_pixels=cvtools.io.NO_LIMIT or raise it with cvtools.io.set_max_pixels().")
 
 
-def _prepare(source, max_pixels, max_bytes) -> tuple[bytes, str, Header]:
-    """Load, identify and size-check; nothing is decoded."""
+def _prepare(source, max_pixels, max_bytes) -> tuple[bytes, str, Header, int | None]:
+    """Load, identify and size-check; nothing is decoded. Also returns the pixel limit that applies."""
     pixels, size = _limits(max_pixels, max_bytes)
     data, name = _load_bytes(source, size)
     if not data:
@@ -156,7 +189,7 @@ def _prepare(source, max_pixels, max_bytes) -> tuple[bytes, str, Header]:
                              f"(supported: {_NAMES}).")
     header = read_header(data, fmt, name)
     _guard(name, header.width, header.height, pixels)
-    return data, name, header
+    return data, name, header, pixels
 
 
 def _pillow(data: bytes):
@@ -183,7 +216,7 @@ def _pillow(data: bytes):
         return None
 
 
-def probe(source, *, max_bytes: int | None = -1) -> dict:
+def probe(source, *, max_bytes: int | float | None = None) -> dict:
     """Read an image's header only: format, width, height, mode and EXIF orientation.
 
     ``mode`` is Pillow's name for the pixel layout, or None where Pillow cannot parse the format
@@ -194,7 +227,7 @@ def probe(source, *, max_bytes: int | None = -1) -> dict:
     >>> probe(buf.getvalue())["width"], probe(buf.getvalue())["height"]
     (4, 3)
     """
-    data, name, header = _prepare(source, None, max_bytes)
+    data, name, header, _ = _prepare(source, NO_LIMIT, max_bytes)
     im = _pillow(data)
     frames = getattr(im, "n_frames", 1) if im is not None else 1
     if header.format == "TIFF":
@@ -471,8 +504,8 @@ def convert_mode(image: np.ndarray, mode: str) -> np.ndarray:
     return np.dstack([rgb, alpha])
 
 
-def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: int | None = -1,
-         max_bytes: int | None = -1, reduce: int = 1) -> np.ndarray:
+def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: int | float | None = None,
+         max_bytes: int | float | None = None, reduce: int = 1) -> np.ndarray:
     """Read an image file into a numpy array: RGB(A) channel order, bit depth kept.
 
     Parameters
@@ -489,13 +522,15 @@ def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: in
     orient : bool
         Apply the orientation tag (EXIF, TIFF, or AVIF's irot/imir) so the image is upright
         (default). ``False`` gives the stored pixel order.
-    max_pixels : int or None
+    max_pixels : int, NO_LIMIT or None
         Refuse images whose header declares more than this many pixels, before decoding anything
-        (decompression-bomb guard). Default: the global limit (:data:`MAX_PIXELS`, 2**28);
-        ``None`` disables the check.
-    max_bytes : int or None
-        Refuse files larger than this many bytes before reading them. Default: the global limit
-        (:data:`MAX_BYTES`, 2**30); ``None`` disables the check.
+        (decompression-bomb guard). ``None`` (default): the global limit (:func:`get_max_pixels`;
+        :data:`MAX_PIXELS`, 2**28, unless changed); :data:`NO_LIMIT` (``math.inf``) disables the check.
+        ``-1`` is a deprecated spelling of ``None``.
+    max_bytes : int, NO_LIMIT or None
+        Refuse files larger than this many bytes before reading them. ``None`` (default): the global
+        limit (:func:`get_max_bytes`; :data:`MAX_BYTES`, 2**30, unless changed); :data:`NO_LIMIT`
+        disables the check. ``-1`` is a deprecated spelling of ``None``.
     reduce : {1, 2, 4, 8}
         Decode at 1/reduce of the size. JPEGs are decoded directly at the reduced size (much faster);
         other formats are decoded then shrunk with area averaging.
@@ -523,7 +558,7 @@ def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: in
     check_choice(mode, READ_MODES, name="mode")
     if reduce not in (1, 2, 4, 8):
         raise ValueError(f"`reduce` must be 1, 2, 4 or 8; got {reduce!r}.")
-    data, name, header = _prepare(source, max_pixels, max_bytes)
+    data, name, header, limit = _prepare(source, max_pixels, max_bytes)
     fmt = header.format
     if fmt == "PNG" and b"IEND" not in data[-64:]:
         raise ImageReadError(f"cannot read {name!r}: truncated or corrupt PNG (no IEND chunk).")
@@ -543,23 +578,22 @@ def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: in
     if image is None:
         raise ImageReadError(f"cannot read {name!r}: corrupt or truncated {fmt} data.")
     image = _layout(image, name, fmt)
-    _guard(name, image.shape[1], image.shape[0], _limits(max_pixels, -1)[0], " after decoding")
+    _guard(name, image.shape[1], image.shape[0], limit, " after decoding")
     if orient and fmt == "AVIF" and im is None and header.info["transforms"]:
         raise ImageReadError(f"cannot read {name!r}: the AVIF is rotated or mirrored (irot/imir) and this "
                              f"Pillow cannot read AVIF to apply it; upgrade Pillow (>= 11.3), or pass orient=False.")
     return _finish(image, name, header, _orientation(header, im, name), orient, mode)
 
 
-def read_pages(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: int | None = -1,
-               max_bytes: int | None = -1):
+def read_pages(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: int | float | None = None,
+               max_bytes: int | float | None = None):
     """Yield every page of a multipage TIFF (or every frame of a GIF) as an array, bit depth kept.
 
     :func:`read` returns the first page only; this is the way to the others. Every page's declared
     size is checked against ``max_pixels`` before it is decoded; see :func:`read` for the rest.
     """
     check_choice(mode, READ_MODES, name="mode")
-    data, name, header = _prepare(source, max_pixels, max_bytes)
-    limit = _limits(max_pixels, -1)[0]
+    data, name, header, limit = _prepare(source, max_pixels, max_bytes)
     if header.format == "TIFF":
         ifds = tiff_ifds(data, name, limit=None)
         for tags in ifds:
@@ -595,4 +629,5 @@ def read_pages(source, mode: str = "unchanged", *, orient: bool = True, max_pixe
     for frame in ImageSequence.Iterator(im):
         buf = _io.BytesIO()
         frame.convert("RGBA" if "transparency" in frame.info or frame.mode in ("RGBA", "PA") else "RGB").save(buf, "PNG")
-        yield read(buf.getvalue(), mode, max_pixels=max_pixels, max_bytes=None)
+        yield read(buf.getvalue(), mode, max_pixels=NO_LIMIT if limit is None else limit,
+                   max_bytes=NO_LIMIT)
