@@ -67,8 +67,8 @@ def test_quoted_globs_and_videos_with_frames(folder, tmp_path):
     r = _cli(f"{folder}/**/*.png", "-d", "qr", "--json", "-q", "-j", "0")
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert sorted(json.loads(x)["path"].split("/")[-1] for x in r.stdout.splitlines()) == ["a.png", "b.png", "blank.png"]
-    r = _cli(f"{tmp_path}/nothing*.png", "-d", "qr")
-    assert r.returncode == 2 and "no image or video matches" in r.stderr
+    r = _cli(f"{tmp_path}/nothing*.png", "-d", "qr")  # a failed input, as in every command
+    assert r.returncode == 1 and "no image or video matches the pattern" in r.stderr
     # a video: frames 0..5, the QR code only in frames 2 and 3; --every 2 reads frames 0, 2, 4
     video = tmp_path / "clip.avi"
     qr = _qr("frame")
@@ -116,7 +116,7 @@ def test_usage_errors_exit_2(folder, tmp_path):
     r = _cli(folder, "-d", "qr", "-o", "threshold=0.3")  # -o names the output folder; options are -O
     assert r.returncode == 2 and "-O KEY=VALUE" in r.stderr and not (folder.parent / "threshold=0.3").exists()
     r = _cli(folder, "-d", "qr", "-o", folder / "sub")
-    assert r.returncode == 2 and "inside one" in r.stderr
+    assert r.returncode == 2 and "inside the input folder" in r.stderr
 
 
 def test_list_shows_every_detector():

@@ -7,11 +7,12 @@ printing.
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import re
 import sys
 from pathlib import Path
+
+from ._common import check_output_dir, collect, say, shown as _shown, usage_errors
 
 _MAGIC = ("*", "?", "[")
 _OPTION_LIKE = re.compile(r"[A-Za-z_][\w-]*=")
@@ -56,50 +57,13 @@ def register(sub) -> None:
 
 
 # ------------------------------------------------------------------------ inputs
-def _video_extensions():
-    from cvtools.io import VIDEO_EXTENSIONS
-
-    return VIDEO_EXTENSIONS
-
-
-def _glob_root(pattern: str) -> Path:
-    keep = []
-    for part in Path(pattern).parts:
-        if any(c in part for c in _MAGIC):
-            break
-        keep.append(part)
-    return Path(*keep) if keep else Path(".")
-
-
-def _collect(inputs) -> list[tuple[Path, Path]]:
-    """(path, relative path below -o) of every image and video named by ``inputs``: files as given,
-    folders searched recursively (a folder's files keep their path below it, below ``FOLDER/`` itself
-    when several inputs are given), quoted globs expanded here (paths below the pattern's fixed
-    folders). A missing file, or a glob that matches nothing, is a usage error."""
-    from cvtools.io import IMAGE_EXTENSIONS, iter_images
-
-    media = IMAGE_EXTENSIONS | _video_extensions()
-    files = []
+def _collect(inputs) -> list:
+    """Every image and video named by ``inputs`` (:func:`cvtools.cli._common.collect`); a missing file
+    (not a glob) is a usage error."""
     for raw in map(str, inputs):
-        root = Path(raw)
-        if root.is_dir():
-            for path in iter_images(root, recursive=True, extensions=media):
-                rel = path.relative_to(root)
-                files.append((path, Path(root.resolve().name) / rel if len(inputs) > 1 else rel))
-        elif root.is_file():
-            if root.suffix.lower() not in media:
-                _say(f"warning: {_shown(raw)}: not an image or video extension; reading it as an image")
-            files.append((root, Path(root.name)))
-        elif any(c in raw for c in _MAGIC):
-            base = _glob_root(raw)
-            found = sorted(Path(m) for m in glob.glob(raw, recursive=True)
-                           if Path(m).is_file() and Path(m).suffix.lower() in media)
-            if not found:
-                raise FileNotFoundError(f"no image or video matches the pattern {raw!r}.")
-            files.extend((p, p.relative_to(base)) for p in found)
-        else:
+        if not Path(raw).exists() and not any(c in raw for c in _MAGIC):
             raise FileNotFoundError(f"input {raw!r} does not exist.")
-    return files
+    return collect(inputs, videos=True)
 
 
 # ------------------------------------------------------------------------ worker side
@@ -208,6 +172,8 @@ def detect_task(item: dict) -> list[dict]:
     """Run in a batch worker: the records of one image (one) or video (one per frame read)."""
     from cvtools.io import read, write
 
+    if item.get("error"):  # a glob that matched nothing
+        raise FileNotFoundError(item["error"])
     state = _setup(item["config"])
     if item["video"]:
         return _detect_video(state, item)
@@ -224,17 +190,8 @@ def detect_task(item: dict) -> list[dict]:
 
 
 # ------------------------------------------------------------------------ parent side
-def _shown(text) -> str:
-    """A path or message for one line of output (a name holding a newline cannot forge a line)."""
-    text = str(text)
-    return text if text.isprintable() else repr(text)
-
-
 def _say(message: str) -> None:
-    """``cvtools detect: message`` on stderr, above the progress bar when one is shown."""
-    from tqdm import tqdm
-
-    tqdm.write(f"cvtools detect: {message}", file=sys.stderr)
+    say("detect", message)
 
 
 def _list(as_json: bool = False) -> int:
@@ -259,20 +216,6 @@ def _list(as_json: bool = False) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _usage(option: str | None = None):
-    """Errors raised while the user's options are checked are usage errors (exit 2)."""
-    from cvtools._shared import UsageError
-
-    try:
-        yield
-    except UsageError:
-        raise
-    except (ValueError, TypeError, KeyError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise UsageError(f"{option}: {msg}" if option else str(msg)) from exc
-
-
 def _check_setup(args) -> dict:
     """Build what the workers will build, once here, so that a bad option is a usage error before any
     work; returns the workers' config."""
@@ -284,7 +227,7 @@ def _check_setup(args) -> dict:
                          f"-O KEY=VALUE (got -o {args.output}).")
     if args.every < 1:
         raise UsageError(f"--every must be >= 1; got {args.every}.")
-    with _usage("--option"):
+    with usage_errors("--option"):
         options = parse_options(args.option)
     if args.gallery and not Path(args.gallery).is_dir():
         raise FileNotFoundError(f"--gallery {args.gallery!r} is not a folder.")
@@ -294,7 +237,7 @@ def _check_setup(args) -> dict:
     from cvtools import recognize
 
     try:
-        with _usage():
+        with usage_errors():
             # also validates the gallery folder and fills its descriptor cache, which workers then only read
             _setup(config)
     except recognize.ModelFileError as exc:  # a bad argument: a usage error, not a failed input
@@ -303,19 +246,11 @@ def _check_setup(args) -> dict:
 
 
 def _items(args, config: dict) -> list[dict]:
-    from cvtools._shared import UsageError
-
     files = _collect(args.inputs)
     if args.output:
-        out_root = Path(args.output).resolve()
-        for raw in args.inputs:
-            p = Path(raw)
-            if p.is_dir() and (out_root == p.resolve() or p.resolve() in out_root.parents):
-                raise UsageError(f"-o {args.output} is an input folder or inside one ({raw}); inputs are never "
-                                 "overwritten, and a second run would read the copies as inputs.")
-    videos = _video_extensions()
-    return [{"path": str(p), "video": p.suffix.lower() in videos, "every": args.every, "config": config,
-             "annotate": str(Path(args.output) / rel) if args.output else None} for p, rel in files]
+        check_output_dir(args.inputs, args.output)
+    return [{"path": str(f.path), "video": f.video, "every": args.every, "config": config, "error": f.error,
+             "annotate": str(Path(args.output) / f.rel) if args.output else None} for f in files]
 
 
 def _print(rec: dict, as_json: bool) -> int:

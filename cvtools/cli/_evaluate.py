@@ -129,14 +129,15 @@ def run(args) -> int:
     from cvtools.metrics import coco_eval
 
     from cvtools._shared import UsageError
-    from cvtools.cli._detect import _OPTION_LIKE, _usage
+    from cvtools.cli._common import usage_errors
+    from cvtools.cli._detect import _OPTION_LIKE
 
     if args.save_predictions and _OPTION_LIKE.match(args.save_predictions) and not Path(args.save_predictions).exists():
         raise UsageError(f"-o/--output names the predictions file; detector options are -O KEY=VALUE "
                          f"(got -o {args.save_predictions}).")
-    with _usage("--option"):
+    with usage_errors("--option"):
         options = parse_options(args.option)
-    with _usage():
+    with usage_errors():
         get(args.detector, **options)  # unknown names / bad options: a usage error before any work
     info = {d.name: d for d in detectors()}.get(args.detector)
     if args.plot:
