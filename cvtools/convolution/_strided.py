@@ -315,33 +315,13 @@ def _store(acc, C, wo, o, convert, vmin, vmax):
                     o[x * C + c] = a[x]
 
 
-@njit(cache=True, fastmath=True, nogil=True)
-def strided_correlate(image, K, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, out, block, convert, vmin, vmax,
-                      bits, exponent, seen, status):
-    """Fill ``out`` (``(ho, wo*C)``) with the strided correlation of ``image``.
-
-    ``image`` is ``(H, W*C)`` (channels interleaved, any numeric dtype), ``K`` the kernel in the
-    working float dtype (float32 or float64), ``rmap``/``cmap`` the padded-row/column -> image
-    index maps (-1: zero) and ``lo:hi`` the padded columns that are the image itself. ``out`` is
-    either that float dtype, or, with ``convert``, an integer dtype whose results are rounded half
-    to even and clipped to ``[vmin, vmax]`` (:func:`_store`). ``bits``, ``exponent``, ``seen`` and
-    ``status``: the NaN/infinity check of float images (:func:`_load_rows`). With ``block`` (tall kernels), output
-    rows are computed four at a time: a padded row that all four read at some kernel row (offset
-    ``d`` from the block's first row ``y*sy``, ``d = b*sy + i*dy`` for every ``b < 4``) is a
-    "shared" source run through :func:`_taps4`; the other (row, output) pairs go one row at a time.
-    """
+@njit(cache=True, nogil=True)
+def _tap_tables(K, sy, dy, nb, span, block):
+    """The tap tables of :func:`strided_correlate`: per output row ``b`` of a block its own taps
+    (row offset ``d`` from the block start, column, weight), the shared sources ``(d, column)`` with
+    their four weights (padded to a multiple of 8 with zeros), and every tap of one row (for rows
+    left over after the blocks)."""
     kh, kw = K.shape
-    nb = 4 if block else 1
-    span = (nb - 1) * sy + (kh - 1) * dy + 1  # padded rows one block reads: distinct ring slots
-    width = (cmap.shape[0] + sx - 1) // sx
-    size = sx * C * width  # one ring row: a plane per phase and channel
-    ring = np.zeros(span * size, K.dtype)
-    held = np.full(span, -1, np.int64)
-    direct = C == 1 and not convert  # accumulate straight into out
-    acc = np.zeros(nb * C * wo, K.dtype)  # channel planes of the block's rows (unless direct)
-    pos = np.empty(kw, np.int64)  # offset of tap column j within a ring row (channel 0)
-    for j in range(kw):
-        pos[j] = ((j * dx) % sx) * C * width + (j * dx) // sx
     shared = np.zeros(span, np.bool_)
     if block:
         for d in range(span):
@@ -405,6 +385,38 @@ def strided_correlate(image, K, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, o
             if K[i, j] != 0:
                 all_d[t], all_j[t], all_w[t] = i * dy, j, K[i, j]
                 t += 1
+    return own_d, own_j, own_w, own_n, sh_d, sh_j, sh_w, ns, all_d, all_j, all_w, nt
+
+
+@njit(cache=True, fastmath=True, nogil=True)
+def strided_correlate(image, K, sy, sx, dy, dx, ho, wo, C, rmap, cmap, lo, hi, out, block, convert, vmin, vmax,
+                      bits, exponent, seen, status):
+    """Fill ``out`` (``(ho, wo*C)``) with the strided correlation of ``image``.
+
+    ``image`` is ``(H, W*C)`` (channels interleaved, any numeric dtype), ``K`` the kernel in the
+    working float dtype (float32 or float64), ``rmap``/``cmap`` the padded-row/column -> image
+    index maps (-1: zero) and ``lo:hi`` the padded columns that are the image itself. ``out`` is
+    either that float dtype, or, with ``convert``, an integer dtype whose results are rounded half
+    to even and clipped to ``[vmin, vmax]`` (:func:`_store`). ``bits``, ``exponent``, ``seen`` and
+    ``status``: the NaN/infinity check of float images (:func:`_load_rows`). With ``block`` (tall kernels), output
+    rows are computed four at a time: a padded row that all four read at some kernel row (offset
+    ``d`` from the block's first row ``y*sy``, ``d = b*sy + i*dy`` for every ``b < 4``) is a
+    "shared" source run through :func:`_taps4`; the other (row, output) pairs go one row at a time.
+    """
+    kh, kw = K.shape
+    nb = 4 if block else 1
+    span = (nb - 1) * sy + (kh - 1) * dy + 1  # padded rows one block reads: distinct ring slots
+    width = (cmap.shape[0] + sx - 1) // sx
+    size = sx * C * width  # one ring row: a plane per phase and channel
+    ring = np.zeros(span * size, K.dtype)
+    held = np.full(span, -1, np.int64)
+    direct = C == 1 and not convert  # accumulate straight into out
+    acc = np.zeros(nb * C * wo, K.dtype)  # channel planes of the block's rows (unless direct)
+    pos = np.empty(kw, np.int64)  # offset of tap column j within a ring row (channel 0)
+    for j in range(kw):
+        pos[j] = ((j * dx) % sx) * C * width + (j * dx) // sx
+    own_d, own_j, own_w, own_n, sh_d, sh_j, sh_w, ns, all_d, all_j, all_w, nt = _tap_tables(K, sy, dy, nb, span,
+                                                                                         block)
     offs = np.empty(max(nt, ns, 1), np.int64)
     flat = out.reshape(-1)
     y = 0
