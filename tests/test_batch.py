@@ -774,3 +774,16 @@ def test_resize_max_side_in_a_run_and_in_the_ops_listing(tmp_path):
     assert listing.returncode == 0 and "max_side : int | None" in listing.stdout and "never enlarged" in listing.stdout
     res = _cli("batch", str(src), str(tmp_path / "o2"), "-p", "resize:max_side=1.5")
     assert res.returncode == 2 and "`max_side` must be int" in res.stderr
+
+
+def test_cli_a_bug_inside_batch_run_shows_its_traceback(tree, tmp_path, capsys, monkeypatch):
+    """Only usage errors are one line (exit 2): a TypeError/ValueError from a bug is not dressed up as one."""
+    import cvtools.batch
+
+    def broken(*args, **kwargs):
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+    monkeypatch.setattr(cvtools.batch, "run", broken)
+    assert main(["batch", str(tree), str(tmp_path / "out"), "-p", "invert"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "internal error: TypeError" in err

@@ -24,10 +24,11 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._shared import check_choice, sha256_file
+from .._shared import UsageError, check_choice, sha256_file
 from ._engines import ENGINES, BatchEngineError, cores, check_workers, job_results, start_engine
 from ._manifest import Manifest
 from ._pipeline import Pipeline, derive_seed
+from ._registry import PipelineError
 from ._report import BatchReport, Recorder
 from ._worker import FileResult
 
@@ -529,6 +530,9 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
     ------
     PipelineError
         A bad pipeline (unknown operation, a parameter the operation rejects), before any file is read.
+    UsageError
+        Any other bad argument (OUTPUT inside INPUT, a negative ``workers``, an unknown ``format``, ...),
+        before any file is read; a ``ValueError`` too.
     BatchEngineError
         The engine cannot start; also when a script calls ``run`` with worker processes from its top
         level without ``if __name__ == "__main__":`` (its workers would run the script again).
@@ -547,10 +551,15 @@ def run(input, output, pipeline=(), *, workers: int | None = None, engine: str =
     """
     t0 = time.perf_counter()
     _check_not_rerun_by_a_worker()
-    s = _settings(input, output, pipeline, engine=engine, workers=workers, fingerprint=fingerprint, fuse=fuse,
-                  copies=copies, quality=quality, seed=seed, format=format, include=include, exclude=exclude,
-                  copy_suffix=copy_suffix, progress=progress, dry_run=dry_run, scheduler=scheduler,
-                  recursive=recursive, overwrite=overwrite, fail_fast=fail_fast, fsync=fsync)
+    try:
+        s = _settings(input, output, pipeline, engine=engine, workers=workers, fingerprint=fingerprint, fuse=fuse,
+                      copies=copies, quality=quality, seed=seed, format=format, include=include, exclude=exclude,
+                      copy_suffix=copy_suffix, progress=progress, dry_run=dry_run, scheduler=scheduler,
+                      recursive=recursive, overwrite=overwrite, fail_fast=fail_fast, fsync=fsync)
+    except ValueError as exc:  # a bad argument: a UsageError (still a ValueError), PipelineError kept as is
+        if isinstance(exc, (UsageError, PipelineError)):
+            raise
+        raise UsageError(str(exc)) from exc
     report = BatchReport(dry_run=dry_run, engine=engine, workers=s.workers, pipeline=str(s.pipeline),
                          input=str(s.src_root), output=str(s.out_root))
     if not dry_run:

@@ -68,12 +68,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _error(command: str, exc) -> int:
-    msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-    print(f"cvtools {command}: error: {msg}", file=sys.stderr)
-    return 2
-
-
 def _say(command: str, message: str) -> None:
     """``cvtools COMMAND: message`` on stderr, above the progress bar when one is shown."""
     from tqdm import tqdm
@@ -112,8 +106,10 @@ def _sigterm_as_interrupt():
 def load_pipeline(args):
     from cvtools.batch import Pipeline
 
+    from cvtools._shared import UsageError
+
     if args.pipeline is not None and args.pipeline_file is not None:
-        raise ValueError("give --pipeline or --pipeline-file, not both.")
+        raise UsageError("give --pipeline or --pipeline-file, not both.")
     if args.pipeline_file is not None:
         return Pipeline.from_file(args.pipeline_file)
     return Pipeline.parse(args.pipeline or "")
@@ -121,7 +117,7 @@ def load_pipeline(args):
 
 def execute(args, pipeline, *, command: str, copies: int = 1, seed=None, copy_suffix=None) -> int:
     """Run the batch described by ``args`` and print the results; returns the exit code."""
-    from cvtools.batch import BatchInterrupted, PipelineError, run as batch_run
+    from cvtools.batch import BatchInterrupted, run as batch_run
 
     def on_file(event):  # a cvtools.batch.FileEvent
         if event.action == "fail":  # failures are printed even with --quiet, above the progress bar
@@ -143,8 +139,8 @@ def execute(args, pipeline, *, command: str, copies: int = 1, seed=None, copy_su
                 fuse=getattr(args, "fuse", True), fingerprint=args.fingerprint, on_file=on_file)
     except BatchInterrupted as exc:  # Ctrl+C or SIGTERM: the summary of what was done, exit 130
         report = exc.report
-    except (PipelineError, ValueError, TypeError, KeyError, FileNotFoundError, ImportError) as exc:
-        return _error(command, exc)
+    # a bad option is a UsageError (batch.run says so for its up-front checks) or a PipelineError, and
+    # cli.main prints it in one line (exit 2); anything else raised here is a bug and shows its traceback
     if args.report:
         report.write_json(args.report)
     if args.json:
@@ -159,10 +155,4 @@ def execute(args, pipeline, *, command: str, copies: int = 1, seed=None, copy_su
 
 
 def run(args) -> int:
-    from cvtools.batch import PipelineError
-
-    try:
-        pipeline = load_pipeline(args)
-    except (PipelineError, ValueError, TypeError, KeyError) as exc:
-        return _error("batch", exc)
-    return execute(args, pipeline, command="batch", seed=args.seed)
+    return execute(args, load_pipeline(args), command="batch", seed=args.seed)
