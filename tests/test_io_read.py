@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import math
 import struct
+import warnings
 import zlib
 
 import cv2
@@ -436,3 +437,30 @@ def test_a_corrupt_exif_block_warns_once_naming_the_file(tmp_path):
     with pytest.warns(ImageMetadataWarning, match=r"bad_exif\.jpg.*EXIF block is corrupt") as got:
         img = cvtools.read(path)
     assert img.shape == (3, 4, 3) and len(got) == 1
+
+
+def test_decoding_silences_only_what_cvtools_handles(tmp_path, monkeypatch):
+    """Pillow's own bomb warning is covered by max_pixels; any other warning from a decoder reaches the caller."""
+    import PIL.Image
+
+    frames = [Image.fromarray(_asym(h=20, w=30, seed=s)) for s in range(2)]
+    path = tmp_path / "two.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 500)  # 600 pixels: Pillow would warn (filterwarnings=error)
+    assert cvtools.read(path).shape == (20, 30, 3)
+    assert [p.shape for p in cvtools.io.read_pages(path)] == [(20, 30, 3)] * 2
+    monkeypatch.undo()
+
+    import cvtools.io._read as read_module
+
+    decode = read_module._decode_opencv
+
+    def noisy(data):
+        warnings.warn("a decoder said something", RuntimeWarning)
+        return decode(data)
+
+    monkeypatch.setattr(read_module, "_decode_opencv", noisy)
+    png = tmp_path / "small.png"
+    cvtools.write(png, _asym())
+    with pytest.warns(RuntimeWarning, match="a decoder said something"):
+        assert cvtools.read(png).shape == (6, 9, 3)

@@ -195,25 +195,38 @@ def _prepare(source, max_pixels, max_bytes) -> tuple[bytes, str, Header, int | N
 def _pillow(data: bytes):
     """Pillow's view of the header (mode, EXIF, frames), opened lazily: no pixels are decoded.
 
-    cvtools has checked the declared size already, so Pillow's own bomb check is off here.
+    cvtools has checked the declared size already, so Pillow's own bomb check is off here. Of the
+    warnings Pillow gives while opening, those cvtools handles are kept back: a corrupt EXIF block
+    (:func:`_orientation` turns it into one ImageMetadataWarning) and, for a TIFF, Pillow's complaints
+    about tags (cvtools parses the IFDs itself in :mod:`._headers`, and Pillow's tag values are not used
+    for the pixels). Any other warning is passed on.
     """
     from PIL import Image
 
-    try:
-        with _PIL_LOCK, warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-            try:
-                im = Image.open(_io.BytesIO(data))
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
-        # Pillow parses a JPEG's EXIF block on open: keep what it says of a corrupt one for _orientation
-        exif = [str(w.message).strip() for w in caught if "EXIF" in str(w.message)]
-        if exif:
-            im.info["cvtools_exif_problem"] = exif[0]
-        return im
-    except Exception:  # Pillow does not parse every format or variant OpenCV reads (EXR, HDR, ...)
-        return None
+    im = None
+    with _PIL_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            im = Image.open(_io.BytesIO(data))
+        except Exception:  # Pillow does not parse every format or variant OpenCV reads (EXR, HDR, ...)
+            pass
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    tiff = data[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+    exif = []
+    for w in caught:
+        # Pillow reads EXIF blocks (in a JPEG, WebP, PNG, ...) and TIFF tags with its TIFF plugin
+        from_tags = Path(w.filename).name == "TiffImagePlugin.py"
+        if from_tags and tiff:
+            continue
+        if from_tags or "EXIF" in str(w.message):
+            exif.append(str(w.message).strip())
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if exif and im is not None:
+        im.info["cvtools_exif_problem"] = exif[0]
+    return im
 
 
 def probe(source, *, max_bytes: int | float | None = None) -> dict:
@@ -555,6 +568,8 @@ def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: in
     >>> cvtools.read(path)
     array([[    0, 65535]], dtype=uint16)
     """
+    from PIL.Image import DecompressionBombWarning
+
     check_choice(mode, READ_MODES, name="mode")
     if reduce not in (1, 2, 4, 8):
         raise ValueError(f"`reduce` must be 1, 2, 4 or 8; got {reduce!r}.")
@@ -566,7 +581,10 @@ def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: in
     im = _pillow(tiff_without_orientation(data, [header.info["ifd"]]) if fmt == "TIFF" else data)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            # Pillow re-checks a GIF frame's size against its own bomb limit when it seeks; cvtools'
+            # max_pixels guard (checked from the header above) is the one that applies. Nothing else is
+            # silenced: libjpeg's complaints are read from stderr by _decode_jpeg, EXIF ones by _orientation.
+            warnings.filterwarnings("ignore", category=DecompressionBombWarning)
             image = _decode_page(data, name, header, im, reduce)
     except ImageReadError:
         raise
@@ -621,13 +639,16 @@ def read_pages(source, mode: str = "unchanged", *, orient: bool = True, max_pixe
             page_header = Header("TIFF", tags["width"][0], tags["height"][0], {"ifd": tags})
             yield _finish(page, name, page_header, _orientation(page_header, None, name), orient, mode)
         return
-    from PIL import ImageSequence
+    from PIL.Image import DecompressionBombWarning
 
     im = _pillow(data)
     if im is None:
         raise ImageReadError(f"cannot read {name!r}: not an image, or an unsupported format.")
-    for frame in ImageSequence.Iterator(im):
+    for index in range(getattr(im, "n_frames", 1)):
         buf = _io.BytesIO()
-        frame.convert("RGBA" if "transparency" in frame.info or frame.mode in ("RGBA", "PA") else "RGB").save(buf, "PNG")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DecompressionBombWarning)  # as in read()
+            im.seek(index)
+            im.convert("RGBA" if "transparency" in im.info or im.mode in ("RGBA", "PA") else "RGB").save(buf, "PNG")
         yield read(buf.getvalue(), mode, max_pixels=NO_LIMIT if limit is None else limit,
                    max_bytes=NO_LIMIT)
