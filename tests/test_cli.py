@@ -230,7 +230,7 @@ def test_style_usage_errors(photos, tmp_path):
     assert r.returncode == 2 and "inside the input folder" in r.stderr
     r = _cli("style", photos / "c.png", "--method", "npr", "--device", "cpu", "-o", tmp_path / "x.png")
     assert r.returncode == 2 and "--device applies to --method fast and neural only" in r.stderr
-    r = _cli("style", photos / "c.png", "--method", "fast", "--builtin", "1", "--device", "tpu", "-o", tmp_path / "x.png")
+    r = _cli("style", photos / "c.png", "--builtin", "1", "--device", "tpu", "-o", tmp_path / "x.png")
     assert r.returncode == 2 and "invalid device 'tpu'" in r.stderr
     r = _cli("style", photos / "c.png", "--style", photos / "bad.png", "-o", tmp_path / "x.png")
     assert r.returncode == 2 and r.stderr.startswith("cvtools style: error: --style: ")
@@ -387,3 +387,31 @@ def test_identify_video_frames_and_images_in_one_folder(faces, tmp_path):
     assert [[d["identity"] for d in row["detections"]] for row in rows] == [["eileen"]] * 3 + [["grace"]]
     r = _cli("identify", "--gallery", gallery, inputs / "clip.avi", "--every", 0)
     assert r.returncode == 2 and "--every must be >= 1" in r.stderr
+
+
+@pytest.mark.extra("torch")
+def test_device_reaches_the_torch_paths(masked, model, tmp_path):
+    """--device cuda runs on the GPU where torch sees one; elsewhere it is a usage error (one line, exit 2)
+    before any work, never a failure of every input."""
+    import torch
+
+    root, mask = masked
+    runs = {
+        "inpaint": ["inpaint", root / "in" / "a.png", root / "mask.png", "-o", tmp_path / "dip.png", "--method", "dip",
+                    "--iterations", 5],
+        "style": ["style", root / "in" / "a.png", "--style", root / "in" / "deep" / "b.png", "--method", "neural",
+                  "--iterations", 2, "--size", 64, "-o", tmp_path / "neural.png"],
+        "train": ["train", model / "data", "--method", "cnn", "--epochs", 1, "--image-size", 32, "--no-augment", "-o",
+                  tmp_path / "cnn.npz"],
+    }
+    for name, argv in runs.items():
+        r = _cli(*argv, "--device", "cuda", "-q")
+        if torch.cuda.is_available():
+            assert r.returncode == 0, (name, r.stderr)
+        else:
+            assert r.returncode == 2, (name, r.stderr)
+            (line,) = r.stderr.strip().splitlines()
+            assert line.startswith(f"cvtools {name}: error: ") and "CUDA" in line, line
+    r = _cli(*runs["inpaint"], "--device", "cpu", "--json")
+    assert r.returncode == 0, r.stderr
+    assert _lines(r.stdout)[0]["method"] == "dip"

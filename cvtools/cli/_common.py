@@ -46,6 +46,17 @@ def add_runner(p) -> None:
                    help="no progress bar and no summary line (failures are still printed)")
 
 
+def check_torch_device(device: str | None, feature: str) -> None:
+    """``--device`` checked once, before any work: CUDA asked for where torch sees none is a usage error
+    (exit 2, one line), not a failure of every input."""
+    if device is None:
+        return
+    from cvtools._shared import resolve_device
+
+    with usage_errors():
+        resolve_device(device, name="--device", feature=feature)
+
+
 @contextlib.contextmanager
 def usage_errors(option: str | None = None):
     """Errors the library raises while it checks the user's options are usage errors (exit 2).

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from cvtools._shared import UsageError
 
-from ._common import (add_device, add_runner, check_output_dir, collect, emit, finish, output_paths, run_items,
-                      shown, single_file, task, usage_errors)
+from ._common import (add_device, add_runner, check_output_dir, check_torch_device, collect, emit, finish,
+                      output_paths, run_items, shown, single_file, task, usage_errors)
 
 METHODS = ("auto", "telea", "ns", "biharmonic", "fsr", "exemplar", "dip")
 
@@ -136,6 +136,7 @@ def run(args) -> int:
     elif args.remove is not None and mask is not None:
         raise UsageError("give either MASK or --remove DETECTOR (exactly one), not both.")
     options = _options(args)
+    check_torch_device(args.device, "cvtools inpaint --method dip")
     if args.remove is not None:
         from cvtools import detect
 
