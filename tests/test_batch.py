@@ -787,3 +787,18 @@ def test_cli_a_bug_inside_batch_run_shows_its_traceback(tree, tmp_path, capsys, 
     assert main(["batch", str(tree), str(tmp_path / "out"), "-p", "invert"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "internal error: TypeError" in err
+
+
+def test_cli_output_as_argument_or_option(tree, tmp_path, capsys):
+    """`-o/--output` names the output folder as on every other command; OUTPUT still works."""
+    # the tree holds three unreadable files: exit 1 both ways, the same outputs
+    assert main(["batch", str(tree), "-o", str(tmp_path / "a"), "-p", "invert", "-j", "0", "-q"]) == 1
+    assert main(["batch", str(tree), str(tmp_path / "b"), "-p", "invert", "-j", "0", "-q"]) == 1
+    a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.png"))
+    assert a and a == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.png"))
+    capsys.readouterr()
+    assert main(["batch", str(tree), str(tmp_path / "c"), "-o", str(tmp_path / "d"), "-p", "invert"]) == 2
+    assert "given twice" in capsys.readouterr().err
+    assert main(["batch", str(tree), "-p", "invert"]) == 2
+    assert "no output folder" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()

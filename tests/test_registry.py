@@ -268,8 +268,10 @@ def test_cli_ops_list_show_json_markdown(capsys):
     out = capsys.readouterr().out
     assert "sigma : float | tuple[float, float]  (default 1.0)" in out and "gaussian:sigma=1.0" in out
     assert main(["ops", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    data = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # JSON lines
     assert {d["name"] for d in data} == {op.name for op in list_ops()}
+    assert main(["ops", "-q"]) == 0
+    assert capsys.readouterr().out.split() == [op.name for op in list_ops()]
     assert main(["ops", "--markdown"]) == 0
     md = capsys.readouterr().out
     assert md.count("\n| `") == len(list_ops())

@@ -13,7 +13,10 @@ import threading
 def add_run_options(p, *, fuse: bool = True) -> None:
     """Options shared by `cvtools batch` and `cvtools augment`."""
     p.add_argument("input", metavar="INPUT", help="folder of images (or one image file); never written to")
-    p.add_argument("output", metavar="OUTPUT", help="output folder (created); must not be INPUT or inside it")
+    p.add_argument("output", metavar="OUTPUT", nargs="?", default=None,
+                   help="output folder (created); must not be INPUT or inside it")
+    p.add_argument("--output", "-o", dest="output_option", metavar="OUTPUT", default=None,
+                   help="the output folder, as an option (the same as the OUTPUT argument; give one of them)")
     p.add_argument("--workers", "-j", type=int, default=None, metavar="N",
                    help="worker processes (default: all cores, %d here; 0 = in this process)" % (os.cpu_count() or 1))
     p.add_argument("--engine", choices=("local", "dask"), default="local",
@@ -115,9 +118,23 @@ def load_pipeline(args):
     return Pipeline.parse(args.pipeline or "")
 
 
+def output_folder(args) -> str:
+    """The output folder, given as the OUTPUT argument or as ``-o/--output`` (exactly one of them)."""
+    from cvtools._shared import UsageError
+
+    if args.output is not None and args.output_option is not None:
+        raise UsageError(f"the output folder is given twice (OUTPUT {args.output!r} and -o {args.output_option!r}); "
+                         f"give one of them.")
+    if args.output is None and args.output_option is None:
+        raise UsageError("no output folder: give OUTPUT after INPUT, or -o/--output OUTPUT.")
+    return args.output if args.output is not None else args.output_option
+
+
 def execute(args, pipeline, *, command: str, copies: int = 1, seed=None, copy_suffix=None) -> int:
     """Run the batch described by ``args`` and print the results; returns the exit code."""
     from cvtools.batch import BatchInterrupted, run as batch_run
+
+    output = output_folder(args)
 
     def on_file(event):  # a cvtools.batch.FileEvent
         if event.action == "fail":  # failures are printed even with --quiet, above the progress bar
@@ -131,7 +148,7 @@ def execute(args, pipeline, *, command: str, copies: int = 1, seed=None, copy_su
     try:
         with _sigterm_as_interrupt():
             report = batch_run(
-                args.input, args.output, pipeline, workers=args.workers, engine=args.engine,
+                args.input, output, pipeline, workers=args.workers, engine=args.engine,
                 scheduler=args.scheduler, recursive=args.recursive, include=args.include,
                 exclude=args.exclude, format=args.format, quality=args.quality, overwrite=args.overwrite,
                 fail_fast=args.fail_fast, dry_run=args.dry_run, progress=False if args.quiet else None,

@@ -13,7 +13,8 @@ def register(sub) -> None:
                                    "is generated from the functions themselves.")
     p.add_argument("name", nargs="?", metavar="NAME", help="show this operation in full")
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print as JSON")
+    fmt.add_argument("--json", action="store_true", help="JSON lines: one object per operation")
+    fmt.add_argument("--quiet", "-q", action="store_true", help="only the operation names, one per line")
     fmt.add_argument("--markdown", action="store_true", help="print the Markdown table used in docs/batch.md")
     p.add_argument("--update", metavar="FILE", default=None,
                    help="with --markdown: replace the table between the '<!-- ops-table:start -->' and "
@@ -35,16 +36,20 @@ def _run(args) -> int:
     from cvtools.batch import describe_op, format_value, get_op, list_ops, ops_markdown, signature_text
 
     if args.name is not None:
+        from cvtools._shared import UsageError
+
         try:
             ops = [get_op(args.name)]
         except KeyError as exc:
-            print(f"cvtools ops: error: {exc.args[0]}", file=sys.stderr)
-            return 2
+            raise UsageError(exc.args[0]) from None
     else:
         ops = list_ops()
     if args.json:
-        data = [describe_op(op) for op in ops]
-        print(json.dumps(data[0] if args.name else data, indent=2, default=repr))
+        for op in ops:
+            print(json.dumps(describe_op(op), default=repr))
+        return 0
+    if args.quiet:
+        print("\n".join(op.name for op in ops))
         return 0
     if args.markdown:
         table = ops_markdown(ops)
