@@ -55,8 +55,10 @@ def test_convert_round_trip_and_report(tmp_path):
     doc = json.loads(r.stdout)
     assert doc["read"]["format"] == "coco" and doc["wrote"]["boxes"] == n_boxes and doc["skipped"] == []
     assert (tmp_path / "voc" / "JPEGImages" / "img0.jpg").is_symlink()
-    r = cli("convert", tmp_path / "voc", tmp_path / "back", "--to", "yolo", "--from", "voc")
+    r = cli("convert", tmp_path / "voc", "-o", tmp_path / "back", "--to", "yolo", "--from", "voc")  # DST as -o
     assert r.returncode == 0, r.stderr
+    r = cli("convert", tmp_path / "voc", tmp_path / "x", "-o", tmp_path / "y", "--to", "yolo")
+    assert r.returncode == 2 and "given twice" in r.stderr and not (tmp_path / "x").exists()
     back = datasets.load(tmp_path / "back")
     assert back.classes == CLASSES and sorted(back.splits) == ["train", "val"] and back.num_boxes == n_boxes
     for s in back:

@@ -118,23 +118,13 @@ def load_pipeline(args):
     return Pipeline.parse(args.pipeline or "")
 
 
-def output_folder(args) -> str:
-    """The output folder, given as the OUTPUT argument or as ``-o/--output`` (exactly one of them)."""
-    from cvtools._shared import UsageError
-
-    if args.output is not None and args.output_option is not None:
-        raise UsageError(f"the output folder is given twice (OUTPUT {args.output!r} and -o {args.output_option!r}); "
-                         f"give one of them.")
-    if args.output is None and args.output_option is None:
-        raise UsageError("no output folder: give OUTPUT after INPUT, or -o/--output OUTPUT.")
-    return args.output if args.output is not None else args.output_option
-
-
 def execute(args, pipeline, *, command: str, copies: int = 1, seed=None, copy_suffix=None) -> int:
     """Run the batch described by ``args`` and print the results; returns the exit code."""
     from cvtools.batch import BatchInterrupted, run as batch_run
 
-    output = output_folder(args)
+    from ._common import output_argument
+
+    output = output_argument(args.output, args.output_option, what="output folder")
 
     def on_file(event):  # a cvtools.batch.FileEvent
         if event.action == "fail":  # failures are printed even with --quiet, above the progress bar

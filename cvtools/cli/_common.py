@@ -265,3 +265,13 @@ def emit(record: dict) -> None:
     """One JSON line on stdout."""
     print(json.dumps(jsonable(record), ensure_ascii=False))
     sys.stdout.flush()
+
+
+def output_argument(positional: str | None, option: str | None, *, what: str = "output") -> str:
+    """The output path of a command that takes it as a positional argument (``cvtools batch IN OUT``)
+    or as ``-o/--output`` (the vocabulary of every command): exactly one of them."""
+    if positional is not None and option is not None:
+        raise UsageError(f"the {what} is given twice ({positional!r} and -o {option!r}); give one of them.")
+    if positional is None and option is None:
+        raise UsageError(f"no {what}: give it after the input, or as -o/--output.")
+    return positional if positional is not None else option

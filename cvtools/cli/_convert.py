@@ -16,7 +16,10 @@ def register(sub) -> None:
                "cvtools convert VOC2012/ voc-coco/ --to coco --split val. "
                "Exit codes: 0 ok, 1 some items were skipped (or --strict stopped), 2 usage error.")
     p.add_argument("src", metavar="SRC", help="the data set (a folder, a COCO .json or a YOLO .yaml)")
-    p.add_argument("dst", metavar="DST", help="the output folder (new or empty, unless --overwrite)")
+    p.add_argument("dst", metavar="DST", nargs="?", default=None,
+                   help="the output folder (new or empty, unless --overwrite)")
+    p.add_argument("--output", "-o", dest="dst_option", metavar="DST", default=None,
+                   help="the output folder, as an option (the same as DST; give one of them)")
     p.add_argument("--to", required=True, choices=["coco", "yolo", "voc", "folder"], help="the output format")
     p.add_argument("--from", dest="src_format", default="auto", choices=["auto", "coco", "yolo", "voc", "folder"],
                    help="the input format (default: auto)")
@@ -38,7 +41,9 @@ def split_names(text):
         return None
     names = [c.strip() for c in text.split(",") if c.strip()]
     if not names:
-        raise ValueError(f"--classes must list class names separated by commas; got {text!r}.")
+        from cvtools._shared import UsageError
+
+        raise UsageError(f"--classes must list class names separated by commas; got {text!r}.")
     return names
 
 
@@ -50,13 +55,17 @@ def describe(ds) -> dict:
 def run(args) -> int:
     from cvtools import datasets
 
+    from ._common import output_argument
+
+    dst = output_argument(args.dst, args.dst_option, what="output folder")
     ds = datasets.load(args.src, args.src_format, split=args.split, images=args.images,
                        classes=split_names(args.classes), strict=args.strict)
     try:
-        summary = ds.save(args.dst, format=args.to, link=args.link, overwrite=args.overwrite)
+        summary = ds.save(dst, format=args.to, link=args.link, overwrite=args.overwrite)
     except FileExistsError as exc:  # a usage error: another DST, or --overwrite
-        print(f"cvtools convert: error: {exc}", file=sys.stderr)
-        return 2
+        from cvtools._shared import UsageError
+
+        raise UsageError(str(exc)) from None
     skipped = [str(p) for p in ds.skipped]
     if args.json:
         print(json.dumps({"read": describe(ds), "wrote": {"path": summary.path, "format": summary.format,
