@@ -97,16 +97,27 @@ def test_info_json_is_one_line_and_quiet_is_accepted():
     assert report["cvtools"] == cvtools.__version__
 
 
-def test_every_command_takes_quiet_and_debug():
-    from cvtools.cli import build_parser
+#: The commands that write files: each names its output with -o/--output (some also take it positionally).
+WRITERS = {"batch", "augment", "detect", "convert", "evaluate", "train", "inpaint", "style", "demo"}
+
+
+def test_every_command_speaks_the_one_vocabulary():
+    """--debug, -q/--quiet and a --json *flag* (JSON lines on stdout, never a file argument) on every
+    command; -o/--output on every command that writes."""
+    import argparse
+
+    from cvtools.cli import COMMANDS, build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
+    assert len(sub.choices) == len(COMMANDS)
     for name, p in sub.choices.items():
-        assert "--debug" in p._option_string_actions, name
-    for name in ("info", "train", "classify", "identify", "inpaint", "style", "augment"):
-        p = sub.choices[name]
-        assert "--quiet" in p._option_string_actions and "-q" in p._option_string_actions, name
+        opts = p._option_string_actions
+        assert "--debug" in opts, name
+        assert "--quiet" in opts and opts["-q"] is opts["--quiet"], name
+        assert isinstance(opts.get("--json"), argparse._StoreTrueAction), name
+        if name in WRITERS:
+            assert "-o" in opts and opts["-o"] is opts["--output"], name
 
 
 # ------------------------------------------------------------------------ train and classify
