@@ -60,9 +60,33 @@ def test_option_errors(name, opts, match):
         get(name, **opts)
 
 
-def test_unknown_option_is_a_type_error():
-    with pytest.raises(TypeError):
+def test_unknown_option_names_the_detector_the_option_and_the_valid_ones():
+    with pytest.raises(TypeError, match=r"detector 'face-haar' has no `sacle_factor` option \(did you mean "
+                                        r"`scale_factor`\?\); valid options: cascade, label, scale_factor, "):
         get("face-haar", sacle_factor=1.1)
+    with pytest.raises(TypeError, match=r"detector 'qr' has no `a`, `b` options; valid options: formats, backend"):
+        get("qr", a=1, b=2)
+    # the options a class passes up to its base (dlib's detectors), and those of a factory wrapping a class
+    with pytest.raises(TypeError, match=r"'face-dlib-hog' has no `min_neighbors` option; valid options: min_size, "
+                                        r"upsample, threshold, max_pixels\."):
+        get("face-dlib-hog", min_neighbors=3)
+    with pytest.raises(TypeError, match=r"'person' has no `classes` option; valid options: threshold, iou_threshold"):
+        get("person", classes=["dog"])
+    with pytest.raises(TypeError, match=r"'aruco' has no `threshold` option; valid options: dictionary, "):
+        get("aruco", threshold=0.5)
+
+
+def test_every_detector_declares_its_options():
+    """No factory hides its options behind **kwargs: get() can name the valid ones for each detector."""
+    import inspect
+
+    from cvtools.detect._base import _DETECTORS, _keyword_params
+
+    for name, spec in _DETECTORS.items():
+        params = _keyword_params(spec.factory)
+        assert params is not None, name
+        assert [p.name for p in params] == list(inspect.signature(spec.factory).parameters) or \
+            isinstance(spec.factory, type), name
 
 
 @pytest.mark.parametrize("name", ["face", "face-haar", pytest.param("face-dlib-hog", marks=pytest.mark.extra("face"))])

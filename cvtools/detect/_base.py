@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -158,6 +159,53 @@ def detectors() -> list[DetectorInfo]:
     return out
 
 
+def options_like(cls: type, *, drop: tuple[str, ...] = (), defaults: dict[str, Any] | None = None) -> inspect.Signature:
+    """The keyword options of ``cls`` without ``drop``: the signature of a factory that wraps it.
+
+    Set as a factory's ``__signature__`` so :func:`get` (and ``help``) see the options it passes on.
+
+    >>> class A:
+    ...     def __init__(self, path, *, size=1, name="a"): ...
+    >>> str(options_like(A, drop=("name",), defaults={"path": "x.xml"}))
+    "(*, path='x.xml', size=1)"
+    """
+    defaults = defaults or {}
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=defaults.get(p.name, p.default))
+              for p in _keyword_params(cls) or () if p.name not in drop]
+    return inspect.Signature(params)
+
+
+def _keyword_params(factory) -> list[inspect.Parameter] | None:
+    """The parameters a detector factory takes by keyword; None when it takes any keyword (``**kwargs``
+    with nothing declared). A class whose ``__init__`` passes ``**options`` up is read from its base."""
+    if isinstance(factory, type):
+        targets = [vars(c)["__init__"] for c in factory.__mro__ if "__init__" in vars(c) and c is not object]
+    else:
+        targets = [factory]
+    for target in targets:
+        params = [p for i, p in enumerate(inspect.signature(target).parameters.values())
+                  if not (isinstance(factory, type) and i == 0)]  # self
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return None
+
+
+def _check_options(name: str, factory, options: dict) -> None:
+    params = _keyword_params(factory)
+    if params is None:
+        return
+    valid = [p.name for p in params]
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], valid, n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        raise TypeError(f"detector {name!r} has no {', '.join(f'`{k}`' for k in unknown)} "
+                        f"option{'s' if len(unknown) > 1 else ''}{hint}; valid options: "
+                        f"{', '.join(valid) if valid else 'none'}.")
+
+
 def get(name: str, **options: Any) -> Detector:
     """Build the detector called ``name`` with ``options``.
 
@@ -173,7 +221,8 @@ def get(name: str, **options: Any) -> Detector:
     ValueError
         For an unknown name (the message lists the valid ones) or an invalid option value.
     TypeError
-        For an option the detector does not take.
+        For an option the detector does not take (the message names the detector, the option and the
+        valid ones).
     ImportError
         When the detector needs a package that is not installed (the message has the pip line).
 
@@ -186,7 +235,9 @@ def get(name: str, **options: Any) -> Detector:
     if not isinstance(name, str) or name not in _DETECTORS:
         valid = ", ".join(sorted(_DETECTORS))
         raise ValueError(f"unknown detector {name!r}; valid: {valid}.")
-    return _DETECTORS[name].factory(**options)
+    factory = _DETECTORS[name].factory
+    _check_options(name, factory, options)
+    return factory(**options)
 
 
 # ---------------------------------------------------------------------------- image preparation

@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from .._shared import check_number, check_positive_int, check_unit
-from ._base import Detector, auto_min_size, margin_to_score, register_detector, to_gray_u8
+from ._base import Detector, auto_min_size, margin_to_score, options_like, register_detector, to_gray_u8
 from .._shared._detections import Detections
 
 __all__ = ["CascadeDetector", "CASCADES"]
@@ -151,6 +151,8 @@ def _factory(name):
         return CascadeDetector(options.pop("cascade"), window=window, name=name, **options)
 
     make.__doc__ = CascadeDetector.__doc__
+    make.__signature__ = options_like(CascadeDetector, drop=("window", "name"),
+                                      defaults={"cascade": filename, "label": label})
     return make
 
 

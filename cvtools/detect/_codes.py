@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from .._shared import check_choice, is_available, require
-from ._base import Detector, register_detector, to_gray_u8
+from ._base import Detector, options_like, register_detector, to_gray_u8
 from .._shared._detections import Detections
 
 __all__ = ["CodeDetector", "ArucoDetector", "decode_bytes", "QR_FORMATS", "BARCODE_FORMATS"]
@@ -239,6 +239,7 @@ def make_barcode(**options) -> CodeDetector:
 
 
 make_qr.__doc__ = make_barcode.__doc__ = CodeDetector.__doc__
+make_qr.__signature__ = make_barcode.__signature__ = options_like(CodeDetector, drop=("name",))
 
 _REFINE = {"none": "CORNER_REFINE_NONE", "subpix": "CORNER_REFINE_SUBPIX",
            "contour": "CORNER_REFINE_CONTOUR", "apriltag": "CORNER_REFINE_APRILTAG"}

@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from .._shared import check_choice, check_positive_int, check_unit, is_available, to_rgb_uint8
-from ._base import Detector, register_detector
+from ._base import Detector, options_like, register_detector
 from .._shared._detections import Detections, nms_indices
 from ._models import model_path
 
@@ -219,3 +219,6 @@ def make_person(**options) -> ObjectDetector:
     det = ObjectDetector(classes=["person"], **options)
     det.name = "person"
     return det
+
+
+make_person.__signature__ = options_like(ObjectDetector, drop=("classes",))
