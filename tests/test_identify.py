@@ -599,6 +599,49 @@ def test_a_broken_torch_port_falls_back_to_dlib(monkeypatch):
     assert _face.descriptor_backend() == "dlib"
 
 
+def test_gallery_device_is_checked_and_names_the_argument():
+    assert Gallery("face", device="CPU").device == "cpu" and Gallery("face").device == "auto"
+    with pytest.raises(ValueError, match=r"`device` must be one of 'auto', 'cpu', 'cuda', 'cuda:N'; got 'gpu'"):
+        Gallery("face", device="gpu")
+
+
+@pytest.mark.extra("face", "viz", "torch")
+def test_face_descriptors_on_the_cpu(faces):
+    torch = pytest.importorskip("torch")
+    from cvtools.identify import VideoIdentifier, _face
+
+    auto = Gallery("face").add("grace", faces["grace"])
+    cpu = Gallery("face", device="cpu").add("grace", faces["grace"])
+    np.testing.assert_allclose(cpu._vectors, auto._vectors, atol=1e-4)
+    found = VideoIdentifier(cpu).identify(faces["grace"])
+    assert found.identities.tolist() == ["grace"] and found.distances[0] < 1e-4
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match=r"`device`='cuda' asks for CUDA, but torch sees no CUDA device"):
+            Gallery("face", device="cuda").add("grace", faces["grace"])
+    assert _face.descriptor_backend() == "torch"
+
+
+@pytest.mark.extra("face", "viz")
+def test_dlib_descriptors_refuse_a_cuda_device(faces, monkeypatch):
+    monkeypatch.setenv("CVTOOLS_FACE_BACKEND", "dlib")
+    assert len(Gallery("face", device="cpu").add("grace", faces["grace"])) == 1
+    with pytest.raises(ValueError, match=r"`device`='cuda': face descriptors are computed by dlib here"):
+        Gallery("face", device="cuda").add("grace", faces["grace"])
+
+
+@pytest.mark.extra("face", "viz", "torch")
+def test_face_descriptors_on_cuda(faces):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here: the CUDA path of the face descriptors is not exercised")
+    cpu = Gallery("face", device="cpu").add("grace", faces["grace"]).add("eileen", faces["eileen"])
+    gpu = Gallery("face", device="cuda").add("grace", faces["grace"]).add("eileen", faces["eileen"])
+    # cuDNN may use TF32 convolutions: close to the CPU's descriptors, far inside the 0.6 threshold
+    np.testing.assert_allclose(gpu._vectors, cpu._vectors, atol=1e-2)
+    found = gpu.identify(faces["eileen"])
+    assert found.identities.tolist() == ["eileen"]
+
+
 def _coffee_rocket(root):
     from skimage import data
 

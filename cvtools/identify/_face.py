@@ -27,6 +27,8 @@ from .._shared import CvtoolsRuntimeWarning, face_models_dir, require
 from ._dlib_resnet import CHIP_SIZE
 
 _MODELS: dict = {}
+#: the torch port of the face ResNet per non-CPU device: (id of the CPU net, device name) -> module
+_NETS: dict = {}
 #: which network runs the descriptors: "torch_found" (looked up once), "torch_failed" (the port could not load)
 _BACKEND: dict = {}
 FEATURE = "cvtools.identify (faces)"
@@ -135,15 +137,22 @@ def chip_details(rgb8, boxes, landmarks=None):
     return details, marks
 
 
-def describe_faces(rgb8, boxes, *, landmarks=None, num_jitters: int = 0):
+def describe_faces(rgb8, boxes, *, landmarks=None, num_jitters: int = 0, device: str | None = "auto"):
     """Alignment points ``(N, 5, 2)`` and aligned-face descriptors ``(N, 128)`` (float32).
 
     Each face is aligned to a 150 x 150 chip (dlib's ``extract_image_chips``, dlib's padding 0.25): from
     its ``landmarks`` row when that is finite (the detector's five points, :data:`LANDMARK_CHIP_POINTS`),
     else from dlib's 5-point shape predictor on its box. The chip is embedded by dlib's face ResNet: run
     by torch when it is installed (the same weights, read from dlib's file; ~10x faster than dlib-bin,
-    which has no BLAS), else by dlib itself. Both give the same descriptors to ~1e-6.
+    which has no BLAS), else by dlib itself. Both give the same descriptors to ~1e-6 on the CPU.
+
+    ``device`` ("auto", "cpu", "cuda", "cuda:N") is where torch runs the network; "auto" is CUDA when
+    torch sees a GPU. dlib runs on the CPU only: asking for CUDA where dlib runs is an error, not a
+    silent fallback.
     """
+    from .._shared import check_device, resolve_device
+
+    device = check_device(device)
     dlib, _, rec = face_models()
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     if not len(boxes):
@@ -151,8 +160,9 @@ def describe_faces(rgb8, boxes, *, landmarks=None, num_jitters: int = 0):
     details, marks = chip_details(rgb8, boxes, landmarks)
     chips = dlib.extract_image_chips(rgb8, details)
     if descriptor_backend() == "torch":
+        torch_device = resolve_device(device, feature=FEATURE)  # a bad or absent device is the caller's error
         try:
-            return marks, _torch_descriptors(chips, int(num_jitters))
+            return marks, _torch_descriptors(chips, int(num_jitters), torch_device)
         except (ImportError, OSError, ValueError) as exc:
             if _forced_backend() == "torch":
                 raise
@@ -161,6 +171,10 @@ def describe_faces(rgb8, boxes, *, landmarks=None, num_jitters: int = 0):
             warnings.warn(f"face descriptors: the torch port of dlib's network failed ({exc}); using dlib "
                           f"(same descriptors, ~9x slower).", CvtoolsRuntimeWarning, stacklevel=2)
             _BACKEND["torch_failed"] = True
+    if device.startswith("cuda"):
+        raise ValueError(f"`device`={device!r}: face descriptors are computed by dlib here, which runs on the "
+                         f"CPU only (torch {'failed to load the network' if _BACKEND.get('torch_failed') else 'is not used'}; "
+                         f"pip install torch, or unset CVTOOLS_FACE_BACKEND); use device='cpu' or 'auto'.")
     desc = rec.compute_face_descriptor([np.asarray(c) for c in chips], int(num_jitters))
     return marks, np.asarray([np.asarray(d) for d in desc], np.float32).reshape(len(boxes), 128)
 
@@ -185,20 +199,34 @@ def _forced_backend() -> str | None:
     return forced if forced in ("dlib", "torch") else None
 
 
-def _torch_descriptors(chips, num_jitters: int) -> np.ndarray:
+def _torch_net(device):
+    """The torch port of dlib's face ResNet on ``device`` (a ``torch.device``); one copy per device."""
+    from . import _dlib_resnet
+
+    net = _dlib_resnet.torch_face_net(str(models_dir() / "dlib_face_recognition_resnet_model_v1.dat"))
+    if device.type == "cpu":
+        return net
+    key = (id(net), str(device))
+    if key not in _NETS:
+        import copy
+
+        _NETS[key] = copy.deepcopy(net).to(device)
+    return _NETS[key]
+
+
+def _torch_descriptors(chips, num_jitters: int, device=None) -> np.ndarray:
     """Descriptors of 150 x 150 RGB chips; with ``num_jitters > 1`` the mean over dlib's jittered copies
-    (as ``compute_face_descriptor`` does)."""
+    (as ``compute_face_descriptor`` does). ``device``: a ``torch.device`` (None: the CPU)."""
     import torch
 
-    from ._dlib_resnet import torch_face_net
-
-    net = torch_face_net(str(models_dir() / "dlib_face_recognition_resnet_model_v1.dat"))
+    device = torch.device("cpu") if device is None else device
+    net = _torch_net(device)
     dlib = _MODELS["dlib"]
     groups = [[np.asarray(c)] if num_jitters <= 1 else [np.asarray(j) for j in dlib.jitter_image(c, num_jitters)]
               for c in chips]
     batch = np.stack([im for g in groups for im in g]).transpose(0, 3, 1, 2)
     with torch.inference_mode():
-        out = net(torch.from_numpy(np.ascontiguousarray(batch)).float()).numpy()
+        out = net(torch.from_numpy(np.ascontiguousarray(batch)).float().to(device)).cpu().numpy()
     if num_jitters > 1:
         out = out.reshape(len(groups), -1, out.shape[-1]).mean(axis=1)
     return np.ascontiguousarray(out, np.float32)

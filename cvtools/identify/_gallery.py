@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._shared import CvtoolsWarning, check_choice, check_image, sha256_file
+from .._shared import CvtoolsWarning, check_choice, check_device, check_image, sha256_file
 
 KINDS = ("face", "object")
 #: Default face threshold: dlib's descriptors put two photos of one person within 0.6 of each other
@@ -179,6 +179,9 @@ class Gallery:
         little more accurate). Probes are never jittered.
     ratio : float
         ``object``: Lowe's ratio-test constant.
+    device : {"auto", "cpu", "cuda", "cuda:N"}
+        ``face``: where torch computes the face descriptors ("auto": CUDA when torch sees a GPU, else
+        the CPU). Without torch, dlib computes them on the CPU, and a CUDA device is an error.
 
     Examples
     --------
@@ -191,7 +194,8 @@ class Gallery:
 
     def __init__(self, kind: str = "face", *, threshold: float = FACE_THRESHOLD,
                  min_inliers: int = MIN_INLIERS, detector=None, align: str = "landmarks",
-                 max_yaw: float | None = MAX_YAW, num_jitters: int = 0, ratio: float = 0.75, **removed):
+                 max_yaw: float | None = MAX_YAW, num_jitters: int = 0, ratio: float = 0.75,
+                 device: str | None = "auto", **removed):
         if "upsample" in removed:
             raise TypeError(_UPSAMPLE_REMOVED)
         if removed:
@@ -214,6 +218,7 @@ class Gallery:
         self.threshold = float(threshold)
         self.min_inliers = int(min_inliers)
         self.num_jitters = int(num_jitters)
+        self.device = check_device(device)
         self.ratio = float(ratio)
         self.labels: list[str] = []      # one per entry
         self.sources: list[str] = []     # file path, or "<added>"
@@ -288,7 +293,8 @@ class Gallery:
         elif isinstance(box, str) and box == "whole":
             box = np.array([0, 0, rgb.shape[1], rgb.shape[0]], np.float32)
         box = np.asarray(box, np.float32).reshape(4)
-        _, vec = describe_faces(rgb, box[None], landmarks=points, num_jitters=self.num_jitters)
+        _, vec = describe_faces(rgb, box[None], landmarks=points, num_jitters=self.num_jitters,
+                                device=self.device)
         return vec[0], box
 
     def _append(self, name, entry, source):
@@ -356,7 +362,7 @@ class Gallery:
         progress : bool, optional
             Progress bar on stderr; default: only when stderr is a terminal.
         **options
-            ``threshold``, ``min_inliers``, ``detector``, ``align``, ``num_jitters``, ``ratio``. The
+            ``threshold``, ``min_inliers``, ``detector``, ``align``, ``num_jitters``, ``ratio``, ``device``. The
             face cache is kept per detector (name and options), alignment and jitters: changing one
             of them describes the images again.
         """
@@ -443,7 +449,8 @@ class Gallery:
         if detections is None:
             detections = self.detector.detect(image)
         points = self._alignment_points(detections)
-        marks, desc = describe_faces(as_rgb8(image), detections.xyxy, landmarks=points)
+        marks, desc = describe_faces(as_rgb8(image), detections.xyxy, landmarks=points,
+                                     device=self.device)
         return self._named(detections, marks, desc, points)
 
     def match(self, descriptors):

@@ -86,7 +86,7 @@ class VideoIdentifier:
         marks = np.zeros((n, 5, 2), np.float32)
         todo = np.flatnonzero(~reused)
         if len(todo):
-            m, d = describe_faces(rgb, boxes[todo], landmarks=points[todo])
+            m, d = describe_faces(rgb, boxes[todo], landmarks=points[todo], device=self.gallery.device)
             marks[todo], desc[todo] = m, d
         given = np.isfinite(points).all(axis=(1, 2))
         marks[reused & given] = points[reused & given]
