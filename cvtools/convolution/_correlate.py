@@ -627,8 +627,9 @@ def _run_strided(engine, src, k, eps, factors, pads, border, plan, stride, dilat
     return out.reshape(out_shape)
 
 
-def correlate2d(image, kernel, *, stride=1, padding="same", border="reflect", dilation=1,
-                output_dtype=None, method="auto"):
+def correlate2d(image: np.ndarray, kernel: np.ndarray, *, stride: int | tuple[int, int] = 1, padding: str | int | tuple[int, int] = "same",
+                border: str = "reflect", dilation: int | tuple[int, int] = 1, output_dtype: np.dtype | type | str | None = None,
+                method: str = "auto") -> np.ndarray:
     """Slide ``kernel`` over ``image``, multiplying and summing (cross-correlation).
 
     The result is defined as: pad ``image`` with ``numpy.pad(mode=border)``, compute the valid
@@ -699,8 +700,9 @@ def correlate2d(image, kernel, *, stride=1, padding="same", border="reflect", di
                       output_dtype, method)
 
 
-def convolve2d(image, kernel, *, stride=1, padding="same", border="reflect", dilation=1,
-               output_dtype=None, method="auto"):
+def convolve2d(image: np.ndarray, kernel: np.ndarray, *, stride: int | tuple[int, int] = 1, padding: str | int | tuple[int, int] = "same",
+               border: str = "reflect", dilation: int | tuple[int, int] = 1, output_dtype: np.dtype | type | str | None = None,
+               method: str = "auto") -> np.ndarray:
     """Convolve ``image`` with ``kernel``: :func:`correlate2d` with the kernel flipped in both axes.
 
     ``convolve2d(image, k, ...) == correlate2d(image, k[::-1, ::-1], ...)`` with the same padding,

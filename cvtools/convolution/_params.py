@@ -87,7 +87,8 @@ def _out_size(n: int, k: int, before: int, after: int, stride: int, dilation: in
     return (n + before + after - dilation * (k - 1) - 1) // stride + 1
 
 
-def output_shape(input_shape, kernel_shape, stride=1, padding="same", dilation=1) -> tuple:
+def output_shape(input_shape: tuple[int, ...], kernel_shape: tuple[int, ...], stride: int | tuple[int, int] = 1,
+                 padding: str | int | tuple[int, int] = "same", dilation: int | tuple[int, int] = 1) -> tuple:
     """Shape of the output of :func:`correlate2d` / :func:`convolve2d`.
 
     Per axis: ``(H + P_total - D * (K - 1) - 1) // S + 1`` where ``P_total`` is the padding added on

@@ -80,7 +80,8 @@ def _pool_float(image, kh, kw, sy, sx, t, l, ho, wo, is_max):
     return out
 
 
-def pool2d(image, size, *, stride=None, mode="max", padding=0):
+def pool2d(image: np.ndarray, size: int | tuple[int, int], *, stride: int | tuple[int, int] | None = None, mode: str = "max",
+           padding: int | tuple[int, int] = 0) -> np.ndarray:
     """Pool each ``size`` window: its maximum, mean or minimum, every ``stride`` pixels.
 
     Parameters

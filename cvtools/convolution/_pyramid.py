@@ -35,7 +35,7 @@ def _expand(image, shape):
     return out.reshape(tuple(shape[:2]) + image.shape[2:])
 
 
-def gaussian_pyramid(image, levels=4, *, border="reflect"):
+def gaussian_pyramid(image: np.ndarray, levels: int = 4, *, border: str = "reflect") -> list[np.ndarray]:
     """Gaussian pyramid: the image, then repeatedly blurred and halved.
 
     Each level is the previous one correlated with the 5x5 binomial kernel
@@ -75,7 +75,7 @@ def gaussian_pyramid(image, levels=4, *, border="reflect"):
     return pyramid
 
 
-def laplacian_pyramid(image, levels=4):
+def laplacian_pyramid(image: np.ndarray, levels: int = 4) -> list[np.ndarray]:
     """Laplacian pyramid: band-pass details plus a small low-pass residual; exactly invertible.
 
     ``L[i] = G[i] - expand(G[i + 1])`` for the Gaussian levels ``G`` (computed in float), and the
@@ -113,7 +113,7 @@ def laplacian_pyramid(image, levels=4):
     return pyramid
 
 
-def reconstruct_laplacian(pyramid, *, dtype=None):
+def reconstruct_laplacian(pyramid: list[np.ndarray], *, dtype: np.dtype | type | str | None = None) -> np.ndarray:
     """Collapse a :func:`laplacian_pyramid` back into the image.
 
     Parameters

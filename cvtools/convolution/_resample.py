@@ -41,7 +41,8 @@ def _check_pixels(h: int, w: int, what: str) -> None:
                          f"{limit:,}; raise it with cvtools.io.set_max_pixels() or CVTOOLS_MAX_PIXELS.")
 
 
-def upsample(image, factor=None, *, size=None, method="nearest"):
+def upsample(image: np.ndarray, factor: int | tuple[int, int] | None = None, *, size: tuple[int, int] | None = None,
+             method: str = "nearest") -> np.ndarray:
     """Resize ``image`` by interpolation: by a scale ``factor`` or to an exact ``size``.
 
     Pixel centres are aligned (``align_corners=False`` in PyTorch terms): output pixel ``x``
@@ -99,7 +100,8 @@ def upsample(image, factor=None, *, size=None, method="nearest"):
     return out.reshape((ho, wo) + image.shape[2:])
 
 
-def transposed_conv2d(image, kernel, *, stride=2, padding=0, output_padding=0, output_dtype=None):
+def transposed_conv2d(image: np.ndarray, kernel: np.ndarray, *, stride: int | tuple[int, int] = 2, padding: int | tuple[int, int] = 0,
+                      output_padding: int | tuple[int, int] = 0, output_dtype: np.dtype | type | str | None = None) -> np.ndarray:
     """Transposed ("fractionally strided") convolution, per channel, as ``torch.conv_transpose2d``.
 
     Each input pixel stamps ``pixel * kernel`` onto the output at ``stride`` spacing and the

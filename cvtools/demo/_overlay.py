@@ -55,7 +55,7 @@ def label_text(item: dict) -> str:
     return text
 
 
-def draw_overlay(image: np.ndarray, items, *, status: str = "", paused: bool = False) -> np.ndarray:
+def draw_overlay(image: np.ndarray, items: list[dict], *, status: str = "", paused: bool = False) -> np.ndarray:
     """Draw tracked boxes and a status line on a copy of an RGB uint8 frame.
 
     Parameters

@@ -8,12 +8,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 from .._shared import UsageError, VideoOpenError
 from ._capture import FrameGrabber
 from ._items import DEFAULT_EVERY, DemoBox, DemoFrame, DemoSummary
 from ._overlay import draw_overlay
 from ._stages import SCENE_CUT, Controls, Perception, Recorder, ShownTally, WindowView
+
+if TYPE_CHECKING:
+    from ..identify import Gallery
 
 VIEWS = ("auto", "window", "browser", "none")
 #: Gallery photos are enrolled as the mean descriptor of this many jittered crops (dlib's recommendation
@@ -131,7 +135,7 @@ def open_source(source, *, log=None):
     return video, label, False
 
 
-def load_gallery(path, **options):
+def load_gallery(path: str | os.PathLike, **options: Any) -> Gallery:
     """A face gallery from ``path``: ``root/<name>/*.jpg`` folders, or a flat folder of ``<name>.png`` files.
 
     ``options`` go to :meth:`cvtools.identify.Gallery.from_folder` (e.g. ``threshold``); photos are
@@ -192,11 +196,13 @@ class _Style:
         return self._stylize(frame, self.style, method="fast", size=min(STYLE_SIZE, max(frame.shape[:2])))
 
 
-def run_demo(source=None, *, detector: str = "face", gallery=None, classifier=None, style=None,
-             view: str = "none", output=None, max_frames: int | None = None, every: int = DEFAULT_EVERY,
+def run_demo(source: int | str | os.PathLike | Any | None = None, *, detector: str = "face",
+             gallery: str | os.PathLike | Gallery | None = None, classifier: str | os.PathLike | Any | None = None,
+             style: int | str | os.PathLike | None = None, view: str = "none", output: str | os.PathLike | None = None, max_frames: int | None = None, every: int = DEFAULT_EVERY,
              scale: float = 1.0, port: int = 0, loop: bool | None = None, realtime: bool | None = None, reidentify: int = 30,
-             threshold: float | None = None, snapshot_dir=".", log=None, on_frame=None, on_start=None,
-             stop=None) -> DemoSummary:
+             threshold: float | None = None, snapshot_dir: str | os.PathLike = ".",
+             log: Callable[[str], Any] | None = None, on_frame: Callable[..., Any] | None = None,
+             on_start: Callable[..., Any] | None = None, stop: threading.Event | None = None) -> DemoSummary:
     """Run the live demo: detect, track, identify and draw on a camera, a video file or the sample.
 
     Capture runs in its own thread (newest frame only for cameras, so latency stays low); the detector

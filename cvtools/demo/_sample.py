@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -53,7 +54,8 @@ def _paste(canvas: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
     canvas[y:y + h, x:x + w] = tile
 
 
-def sample_frames(*, size=(480, 360), fps: float = 20.0, seconds: float = 6.0):
+def sample_frames(*, size: tuple[int, int] = (480, 360), fps: float = 20.0,
+                  seconds: float = 6.0) -> Iterator[np.ndarray]:
     """Yield the sample video's RGB uint8 frames.
 
     Eileen Collins pans left and right on the left, Grace Hopper zooms in and out on the right,
@@ -109,7 +111,7 @@ def sample_frames(*, size=(480, 360), fps: float = 20.0, seconds: float = 6.0):
         yield canvas
 
 
-def make_sample_video(path, *, size=(480, 360), fps: float = 20.0, seconds: float = 6.0) -> Path:
+def make_sample_video(path: str | os.PathLike, *, size: tuple[int, int] = (480, 360), fps: float = 20.0, seconds: float = 6.0) -> Path:
     """Write the sample video (two public-domain faces, panning and zooming) to ``path``.
 
     Parameters

@@ -84,15 +84,15 @@ _DERIV_DOC = """{title}
     """
 
 
-def sobel(image, *, axis=None, border="reflect"):
+def sobel(image: np.ndarray, *, axis: int | None = None, border: str = "reflect") -> np.ndarray:
     return _derivative_op(image, axis, border, "sobel")
 
 
-def scharr(image, *, axis=None, border="reflect"):
+def scharr(image: np.ndarray, *, axis: int | None = None, border: str = "reflect") -> np.ndarray:
     return _derivative_op(image, axis, border, "scharr")
 
 
-def prewitt(image, *, axis=None, border="reflect"):
+def prewitt(image: np.ndarray, *, axis: int | None = None, border: str = "reflect") -> np.ndarray:
     return _derivative_op(image, axis, border, "prewitt")
 
 
@@ -110,7 +110,7 @@ prewitt.__doc__ = _DERIV_DOC.format(
     name="prewitt", example="[0.0, 6.0, 6.0, 6.0, 0.0]")
 
 
-def gradient(image, operator="sobel", *, border="reflect"):
+def gradient(image: np.ndarray, operator: str = "sobel", *, border: str = "reflect") -> tuple[np.ndarray, np.ndarray]:
     """Gradient magnitude and direction.
 
     Parameters
@@ -147,7 +147,7 @@ def gradient(image, operator="sobel", *, border="reflect"):
     return same_shape(mag, image), same_shape(ang, image)
 
 
-def laplacian(image, *, ksize=1, border="reflect"):
+def laplacian(image: np.ndarray, *, ksize: int = 1, border: str = "reflect") -> np.ndarray:
     """Laplacian ``d2/dx2 + d2/dy2`` (``cv2.Laplacian``).
 
     ``ksize=1`` is the 3x3 4-neighbour kernel ``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]`` (as
@@ -185,7 +185,7 @@ def laplacian(image, *, ksize=1, border="reflect"):
     return same_shape(out.astype(np.float32, copy=False), image)
 
 
-def canny(image, *, low=None, high=None, sigma=1.0):
+def canny(image: np.ndarray, *, low: float | None = None, high: float | None = None, sigma: float = 1.0) -> np.ndarray:
     """Canny edge detector (Gaussian smoothing, Sobel gradient, non-maximum suppression, hysteresis).
 
     Thresholds are on the L2 Sobel gradient magnitude of the smoothed image, in the image's own

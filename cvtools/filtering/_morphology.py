@@ -25,7 +25,7 @@ OPS = {"erode": cv2.MORPH_ERODE, "dilate": cv2.MORPH_DILATE, "open": cv2.MORPH_O
 MAX_ELEMENT_CELLS = 2 ** 28
 
 
-def structuring_element(shape="rect", size=3):
+def structuring_element(shape: str = "rect", size: int | tuple[int, int] = 3) -> np.ndarray:
     """A structuring element (footprint) of 0/1 values.
 
     Parameters
@@ -54,7 +54,8 @@ def structuring_element(shape="rect", size=3):
     return _element(shape, (h, w))
 
 
-def morphology(image, op, *, shape="rect", size=3, kernel=None, iterations=1):
+def morphology(image: np.ndarray, op: str, *, shape: str = "rect", size: int | tuple[int, int] = 3,
+               kernel: np.ndarray | None = None, iterations: int = 1) -> np.ndarray:
     """Morphological operation with a flat structuring element.
 
     ``erode`` (local minimum), ``dilate`` (local maximum), ``open`` (erode then dilate: removes small

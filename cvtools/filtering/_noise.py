@@ -26,7 +26,8 @@ def _rng(seed) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def add_noise(image, kind="gaussian", *, amount=None, seed=None):
+def add_noise(image: np.ndarray, kind: str = "gaussian", *, amount: float | None = None,
+              seed: int | np.random.Generator | None = None) -> np.ndarray:
     """Add synthetic noise; the result is an image of the same dtype, clipped to the valid range.
 
     * ``"gaussian"``: additive, zero-mean; ``amount`` is the standard deviation as a fraction of the

@@ -30,7 +30,7 @@ def _check_border(border):
     return check_choice(border, tuple(BORDERS), name="border")
 
 
-def gaussian(image, sigma=1.0, *, border="reflect", truncate=4.0):
+def gaussian(image: np.ndarray, sigma: float = 1.0, *, border: str = "reflect", truncate: float = 4.0) -> np.ndarray:
     """Blur an image with a Gaussian kernel (``cv2.GaussianBlur``).
 
     The kernel has radius ``int(truncate * sigma + 0.5)`` per axis, as ``scipy.ndimage.gaussian_filter``,
@@ -83,7 +83,7 @@ def gaussian(image, sigma=1.0, *, border="reflect", truncate=4.0):
     return same_shape(out, image)
 
 
-def box(image, size=3, *, border="reflect"):
+def box(image: np.ndarray, size: int | tuple[int, int] = 3, *, border: str = "reflect") -> np.ndarray:
     """Mean filter over a ``size`` x ``size`` window (``cv2.blur``).
 
     Parameters
@@ -117,7 +117,7 @@ def box(image, size=3, *, border="reflect"):
     return same_shape(out, image)
 
 
-def median(image, size=3):
+def median(image: np.ndarray, size: int = 3) -> np.ndarray:
     """Median filter over a ``size`` x ``size`` window, per channel; edges are replicated.
 
     OpenCV's ``medianBlur`` runs uint8 at any size and uint16/float32 at sizes 3 and 5; the other
@@ -155,7 +155,8 @@ def median(image, size=3):
     return ndi.median_filter(image, size=window, mode="nearest")
 
 
-def bilateral(image, *, diameter=9, sigma_color=None, sigma_space=None):
+def bilateral(image: np.ndarray, *, diameter: int = 9, sigma_color: float | None = None,
+              sigma_space: float | None = None) -> np.ndarray:
     """Edge-preserving bilateral filter (``cv2.bilateralFilter``; Tomasi & Manduchi 1998).
 
     Each output pixel averages its disc of neighbours with weights
@@ -210,7 +211,8 @@ def bilateral(image, *, diameter=9, sigma_color=None, sigma_space=None):
     return same_shape(out, image)
 
 
-def denoise(image, *, strength=None, template_size=7, search_size=21):
+def denoise(image: np.ndarray, *, strength: float | None = None, template_size: int = 7,
+            search_size: int = 21) -> np.ndarray:
     """Non-local means denoising (Buades et al. 2005).
 
     Each pixel becomes a weighted mean of the pixels in its ``search_size`` window whose
@@ -277,7 +279,7 @@ def denoise(image, *, strength=None, template_size=7, search_size=21):
     return same_shape(out, image)
 
 
-def unsharp_mask(image, *, sigma=1.0, amount=1.0, border="reflect"):
+def unsharp_mask(image: np.ndarray, *, sigma: float = 1.0, amount: float = 1.0, border: str = "reflect") -> np.ndarray:
     """Sharpen by adding back the detail a Gaussian blur removes: ``image + amount * (image - blur)``.
 
     Integer results saturate; float results are not clipped.
@@ -310,7 +312,7 @@ def unsharp_mask(image, *, sigma=1.0, amount=1.0, border="reflect"):
     return same_shape(out, image)
 
 
-def sharpen(image, *, amount=1.0, border="reflect"):
+def sharpen(image: np.ndarray, *, amount: float = 1.0, border: str = "reflect") -> np.ndarray:
     """Laplacian sharpening: ``image - amount * laplacian(image)`` with the 4-neighbour 3x3 kernel.
 
     Equivalent to correlating with ``[[0, -a, 0], [-a, 1 + 4a, -a], [0, -a, 0]]``. Integer results

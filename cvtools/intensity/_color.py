@@ -39,7 +39,7 @@ def _rgb(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def to_gray(image):
+def to_gray(image: np.ndarray) -> np.ndarray:
     """Convert an RGB(A) image to gray (luma ``0.299 R + 0.587 G + 0.114 B``, ITU-R BT.601).
 
     Gray input is returned as a copy; alpha is dropped. The dtype is kept (integers rounded).
@@ -125,7 +125,7 @@ def _to_rgb(image: np.ndarray, source: str) -> np.ndarray:
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def convert_color(image, to="gray", *, source="rgb"):
+def convert_color(image: np.ndarray, to: str = "gray", *, source: str = "rgb") -> np.ndarray:
     """Convert between RGB and gray, HSV, CIE Lab or YCrCb.
 
     See the module docstring for the channel ranges: gray and YCrCb keep the input dtype; HSV and

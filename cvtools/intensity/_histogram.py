@@ -35,7 +35,8 @@ def _hist1(image: np.ndarray, channel: int, bins: int, lo: float, hi: float) -> 
     return counts
 
 
-def histogram(image, *, bins=256, value_range=None, density=False):
+def histogram(image: np.ndarray, *, bins: int = 256, value_range: tuple[float, float] | None = None,
+              density: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Histogram of each channel.
 
     Parameters
@@ -136,7 +137,7 @@ def _on_luminance(image: np.ndarray, fn) -> np.ndarray:
     return out
 
 
-def equalize(image):
+def equalize(image: np.ndarray) -> np.ndarray:
     """Histogram equalisation: spread the gray levels so that their cumulative histogram is linear.
 
     Gray images use the classic map ``round((cdf(v) - cdf_min) / (N - cdf_min) * max)``
@@ -173,7 +174,7 @@ CLAHE_MAX_TABLE_BYTES = 2 ** 28
 MAX_BINS = 2 ** 24
 
 
-def clahe(image, *, clip_limit=2.0, tile_size=8):
+def clahe(image: np.ndarray, *, clip_limit: float = 2.0, tile_size: int | tuple[int, int] = 8) -> np.ndarray:
     """Contrast-limited adaptive histogram equalisation (CLAHE, Zuiderveld 1994), via OpenCV.
 
     The image is cut into ``tile_size`` x ``tile_size`` tiles (OpenCV's ``tileGridSize``: the number
@@ -264,7 +265,7 @@ def _match_channel(src: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return mapped[inverse].reshape(src.shape).astype(src.dtype)
 
 
-def match_histograms(image, reference):
+def match_histograms(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Remap the intensities of ``image`` so that its histogram matches that of ``reference``.
 
     Each channel is matched on its own (quantile mapping: a value at quantile q of ``image`` becomes

@@ -31,7 +31,7 @@ def _apply_curve(image: np.ndarray, curve) -> np.ndarray:
     return curve(image).astype(dtype, copy=False)
 
 
-def invert(image):
+def invert(image: np.ndarray) -> np.ndarray:
     """The negative of an image: ``max - image`` (255 - x for uint8, 65535 - x for uint16, 1 - x for floats).
 
     Every channel is inverted, alpha included (use ``image[..., :3]`` to keep alpha out).
@@ -58,7 +58,7 @@ def invert(image):
     return np.subtract(image.dtype.type(1.0), image)
 
 
-def log_transform(image):
+def log_transform(image: np.ndarray) -> np.ndarray:
     """Logarithmic transform ``s = c * log(1 + r)`` that brightens dark regions.
 
     The constant ``c`` maps the full range onto itself: ``c = max / log(1 + max)`` with ``max`` = 255
@@ -88,7 +88,7 @@ def log_transform(image):
     return _apply_curve(image, lambda x: np.log1p(x * top) / np.log1p(top))
 
 
-def gamma(image, gamma):
+def gamma(image: np.ndarray, gamma: float) -> np.ndarray:
     """Power-law (gamma) transform ``s = max * (r / max) ** gamma``.
 
     ``gamma < 1`` brightens, ``gamma > 1`` darkens. Negative float values are treated as 0.
@@ -174,7 +174,7 @@ def _percentiles(image: np.ndarray, qs) -> np.ndarray:
     return v0 + (pos - below) * (v1 - v0)
 
 
-def contrast_stretch(image, *, low=2, high=98, per_channel=False):
+def contrast_stretch(image: np.ndarray, *, low: float = 2, high: float = 98, per_channel: bool = False) -> np.ndarray:
     """Stretch contrast so that the ``low``-th and ``high``-th percentiles span the full range.
 
     Values below/above the percentiles saturate at 0 / max. By default the percentiles are taken over
@@ -213,7 +213,8 @@ def contrast_stretch(image, *, low=2, high=98, per_channel=False):
     return _linear_map(image, lo, hi, 0.0, float(dtype_max(image.dtype)))
 
 
-def normalize(image, method="minmax", *, out_range=None, per_channel=False, eps=1e-12):
+def normalize(image: np.ndarray, method: str = "minmax", *, out_range: tuple[float, float] | None = None,
+              per_channel: bool = False, eps: float = 1e-12) -> np.ndarray:
     """Min-max or z-score normalisation.
 
     * ``"minmax"``: ``(x - min) / (max - min)`` mapped to ``out_range`` (default: the dtype's full
@@ -279,7 +280,7 @@ def normalize(image, method="minmax", *, out_range=None, per_channel=False, eps=
     return x
 
 
-def bit_plane(image, bit):
+def bit_plane(image: np.ndarray, bit: int) -> np.ndarray:
     """Bit plane ``bit`` of an integer image: ``(image >> bit) & 1`` as a boolean mask.
 
     Parameters

@@ -66,7 +66,8 @@ def _number(value, name) -> float:
     return float(value)
 
 
-def threshold(image, method="otsu", *, value=None, block_size=11, offset=0.0):
+def threshold(image: np.ndarray, method: str = "otsu", *, value: float | None = None, block_size: int = 11,
+              offset: float = 0.0) -> tuple[np.ndarray, float | np.ndarray]:
     """Binarise an image: ``mask = image > threshold``.
 
     * ``"fixed"``: the threshold is ``value`` (required), in the image's units.

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm",
                               ".pgm", ".pbm", ".pnm", ".exr", ".hdr", ".jp2"})
 
 
-def iter_images(root, *, recursive: bool = True, extensions=None) -> Iterator[Path]:
+def iter_images(root: str | os.PathLike, *, recursive: bool = True, extensions: Iterable[str] | None = None) -> Iterator[Path]:
     """Yield the image files under ``root`` in sorted path order, one at a time.
 
     Streams: folders are listed one at a time and nothing is decoded, so memory does not grow with

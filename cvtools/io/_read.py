@@ -15,6 +15,7 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
+from typing import IO, Iterator
 
 import cv2
 import numpy as np
@@ -229,7 +230,7 @@ def _pillow(data: bytes):
     return im
 
 
-def probe(source, *, max_bytes: int | float | None = None) -> dict:
+def probe(source: str | os.PathLike | bytes | IO[bytes], *, max_bytes: int | float | None = None) -> dict:
     """Read an image's header only: format, width, height, mode and EXIF orientation.
 
     ``mode`` is Pillow's name for the pixel layout, or None where Pillow cannot parse the format
@@ -517,7 +518,7 @@ def convert_mode(image: np.ndarray, mode: str) -> np.ndarray:
     return np.dstack([rgb, alpha])
 
 
-def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: int | float | None = None,
+def read(source: str | os.PathLike | bytes | IO[bytes], mode: str = "unchanged", *, orient: bool = True, max_pixels: int | float | None = None,
          max_bytes: int | float | None = None, reduce: int = 1) -> np.ndarray:
     """Read an image file into a numpy array: RGB(A) channel order, bit depth kept.
 
@@ -603,8 +604,8 @@ def read(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: in
     return _finish(image, name, header, _orientation(header, im, name), orient, mode)
 
 
-def read_pages(source, mode: str = "unchanged", *, orient: bool = True, max_pixels: int | float | None = None,
-               max_bytes: int | float | None = None):
+def read_pages(source: str | os.PathLike | bytes | IO[bytes], mode: str = "unchanged", *, orient: bool = True, max_pixels: int | float | None = None,
+               max_bytes: int | float | None = None) -> Iterator[np.ndarray]:
     """Yield every page of a multipage TIFF (or every frame of a GIF) as an array, bit depth kept.
 
     :func:`read` returns the first page only; this is the way to the others. Every page's declared

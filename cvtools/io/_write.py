@@ -114,7 +114,7 @@ _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _swept: set = set()  # folders (st_dev, st_ino) this process has already cleaned
 
 
-def is_cvtools_temporary(path) -> bool:
+def is_cvtools_temporary(path: str | os.PathLike) -> bool:
     """True when the file name of ``path`` is that of a cvtools temporary file (nothing is opened).
 
     >>> is_cvtools_temporary(".cvtools-0a1b2c3d.tmp"), is_cvtools_temporary(".thesis.backup01.tmp")
@@ -123,7 +123,7 @@ def is_cvtools_temporary(path) -> bool:
     return TEMP_PATTERN.match(os.path.basename(os.fspath(path))) is not None
 
 
-def remove_stale_temporary(path) -> bool:
+def remove_stale_temporary(path: str | os.PathLike) -> bool:
     """Delete ``path`` if it is a cvtools temporary file whose writer is gone; True when deleted.
 
     A writer holds an exclusive advisory lock (``flock``) on its temporary file from creation to
@@ -162,7 +162,7 @@ def remove_stale_temporary(path) -> bool:
         os.close(fd)
 
 
-def remove_stale_temporaries(folder) -> int:
+def remove_stale_temporaries(folder: str | os.PathLike) -> int:
     """Delete the stale cvtools temporary files directly in ``folder`` (not below); returns how many.
 
     See :func:`remove_stale_temporary` for what counts as stale. :func:`write` calls this once per
@@ -232,7 +232,7 @@ def _resolve_target(path: Path) -> tuple[Path, os.stat_result | None]:
     return target, st
 
 
-def write_bytes_atomic(path, data: bytes, *, fsync: bool = True) -> Path:
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, fsync: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
     A reader (or a process killed mid-way) sees the old file or the complete new one, never a
@@ -313,7 +313,7 @@ def _sweep_once(folder) -> None:
         remove_stale_temporaries(folder)
 
 
-def write(path, image: np.ndarray, *, quality: int | None = None, fsync: bool = True) -> Path:
+def write(path: str | os.PathLike, image: np.ndarray, *, quality: int | None = None, fsync: bool = True) -> Path:
     """Write an image atomically; the extension picks the format.
 
     Parameters

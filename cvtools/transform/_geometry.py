@@ -46,7 +46,9 @@ def _is_number(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
-def resized_shape(shape, *, scale=None, width=None, height=None, size=None, max_side=None) -> tuple[int, int]:
+def resized_shape(shape: tuple[int, ...], *, scale: float | None = None, width: int | None = None,
+                  height: int | None = None, size: tuple[int, int] | None = None,
+                  max_side: int | None = None) -> tuple[int, int]:
     """The ``(height, width)`` that :func:`resize` produces for an image of ``shape``.
 
     >>> resized_shape((1080, 1920), scale=0.5)
@@ -89,7 +91,7 @@ def resized_shape(shape, *, scale=None, width=None, height=None, size=None, max_
     return int(height), _round_size(w * height / h)
 
 
-def resize(image, *, scale: float | None = None, width: int | None = None, height: int | None = None,
+def resize(image: np.ndarray, *, scale: float | None = None, width: int | None = None, height: int | None = None,
            size: tuple[int, int] | None = None, max_side: int | None = None,
            method: Literal["auto", "nearest", "linear", "cubic", "area", "lanczos"] = "auto") -> np.ndarray:
     """Resize an image by a scale factor, to a width and/or height, to an exact size, or shrink it to fit.
@@ -147,7 +149,7 @@ def resize(image, *, scale: float | None = None, width: int | None = None, heigh
     return out
 
 
-def crop(image, *, box: tuple[float, float, float, float] | None = None, width: int | None = None,
+def crop(image: np.ndarray, *, box: tuple[float, float, float, float] | None = None, width: int | None = None,
          height: int | None = None) -> np.ndarray:
     """Cut out a rectangle: an ``xyxy`` box, or a centred ``width`` x ``height`` window.
 
@@ -212,7 +214,7 @@ def _border_value(value, image) -> tuple:
     return (float(value),) * 4
 
 
-def rotate(image, angle: float, *, expand: bool = False,
+def rotate(image: np.ndarray, angle: float, *, expand: bool = False,
            method: Literal["nearest", "linear", "cubic", "lanczos"] = "linear",
            border: Literal["constant", "edge", "reflect", "symmetric", "wrap"] = "constant",
            value: float = 0.0) -> np.ndarray:
@@ -282,7 +284,7 @@ def rotate(image, angle: float, *, expand: bool = False,
     return out
 
 
-def flip(image, direction: Literal["horizontal", "vertical", "both"] = "horizontal") -> np.ndarray:
+def flip(image: np.ndarray, direction: Literal["horizontal", "vertical", "both"] = "horizontal") -> np.ndarray:
     """Mirror an image left-right (``"horizontal"``), upside down (``"vertical"``) or both.
 
     Parameters
@@ -313,7 +315,7 @@ def flip(image, direction: Literal["horizontal", "vertical", "both"] = "horizont
     return np.ascontiguousarray(out)
 
 
-def pad(image, width: int | tuple[int, ...], *,
+def pad(image: np.ndarray, width: int | tuple[int, ...], *,
         border: Literal["constant", "edge", "reflect", "symmetric", "wrap"] = "constant",
         value: float = 0.0) -> np.ndarray:
     """Add a border around an image.
