@@ -197,12 +197,14 @@ class _Style:
 
 
 def run_demo(source: int | str | os.PathLike | Any | None = None, *, detector: str = "face",
-             gallery: str | os.PathLike | Gallery | None = None, classifier: str | os.PathLike | Any | None = None,
-             style: int | str | os.PathLike | None = None, view: str = "none", output: str | os.PathLike | None = None, max_frames: int | None = None, every: int = DEFAULT_EVERY,
-             scale: float = 1.0, port: int = 0, loop: bool | None = None, realtime: bool | None = None, reidentify: int = 30,
-             threshold: float | None = None, snapshot_dir: str | os.PathLike = ".",
-             log: Callable[[str], Any] | None = None, on_frame: Callable[..., Any] | None = None,
-             on_start: Callable[..., Any] | None = None, stop: threading.Event | None = None) -> DemoSummary:
+             gallery: str | os.PathLike | Gallery | None = None,
+             classifier: str | os.PathLike | Any | None = None, style: int | str | os.PathLike | None = None,
+             view: str = "none", output: str | os.PathLike | None = None, max_frames: int | None = None,
+             every: int = DEFAULT_EVERY, scale: float = 1.0, port: int = 0, loop: bool | None = None,
+             realtime: bool | None = None, reidentify: int = 30, threshold: float | None = None,
+             snapshot_dir: str | os.PathLike = ".", log: Callable[[str], Any] | None = None,
+             on_frame: Callable[..., Any] | None = None, on_start: Callable[..., Any] | None = None,
+             stop: threading.Event | None = None) -> DemoSummary:
     """Run the live demo: detect, track, identify and draw on a camera, a video file or the sample.
 
     Capture runs in its own thread (newest frame only for cameras, so latency stays low); the detector
