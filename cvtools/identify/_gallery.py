@@ -76,7 +76,7 @@ def gallery_files(root) -> tuple[list[Path], list[str]]:
     return paths, names
 
 
-def default_cache_dir(root) -> Path:
+def default_cache_dir(root: str | os.PathLike) -> Path:
     """Where :meth:`Gallery.from_folder` caches embeddings for ``root``.
 
     ``root/.cvtools-cache/`` when ``root`` is writable (it has write permission bits and the user
@@ -99,7 +99,7 @@ def default_cache_dir(root) -> Path:
 
 
 def _detections_cls():
-    from ..detect import Detections
+    from .._shared._detections import Detections
 
     return Detections
 
@@ -280,9 +280,10 @@ class Gallery:
             from ._object import sift_features
 
             return sift_features(image)
-        from ._face import as_rgb8, describe_faces
+        from .._shared import to_rgb_uint8
+        from ._face import describe_faces
 
-        rgb = as_rgb8(image)
+        rgb = to_rgb_uint8(image)
         points = None
         if box is None:
             found = self.detector.detect(image)
@@ -444,12 +445,13 @@ class Gallery:
         return self._identify_objects(image, detections)
 
     def _identify_faces(self, image, detections):
-        from ._face import as_rgb8, describe_faces
+        from .._shared import to_rgb_uint8
+        from ._face import describe_faces
 
         if detections is None:
             detections = self.detector.detect(image)
         points = self._alignment_points(detections)
-        marks, desc = describe_faces(as_rgb8(image), detections.xyxy, landmarks=points,
+        marks, desc = describe_faces(to_rgb_uint8(image), detections.xyxy, landmarks=points,
                                      device=self.device)
         return self._named(detections, marks, desc, points)
 
@@ -588,7 +590,7 @@ def _cache_mac(key: bytes, kind: str, arrays: dict) -> str:
 
 def _cache_entries(arrays: dict, kind: str) -> dict:
     """digest -> entry of a verified cache, every array checked; raises Invalid."""
-    from ..recognize._modelfile import Invalid, check_array, check_no_extra
+    from .._shared._npz import Invalid, check_array, check_no_extra
 
     hashes = arrays.get("hashes")
     if hashes is None or hashes.ndim != 1 or hashes.dtype != np.dtype("<U64"):
@@ -621,7 +623,7 @@ def _read_cache(path: Path, kind: str, key: bytes, n_images: int) -> dict:
     """digest -> entry from a cache file; {} if absent, or (with a warning) when it is not a valid
     cvtools gallery file: unreadable, larger than its images could need, signed with another key,
     edited, or inconsistent. The caller then rebuilds it."""
-    from ..recognize._modelfile import Invalid, read_npz
+    from .._shared._npz import Invalid, read_npz
 
     if not path.is_file():
         return {}
