@@ -426,3 +426,22 @@ def test_device_reaches_the_torch_paths(masked, model, tmp_path):
     r = _cli(*runs["inpaint"], "--device", "cpu", "--json")
     assert r.returncode == 0, r.stderr
     assert _lines(r.stdout)[0]["method"] == "dip"
+
+
+@pytest.mark.extra("face", "viz", "torch")
+def test_identify_device(faces, tmp_path):
+    """identify --device: cpu names the face; cuda without a GPU is one usage-error line before any work."""
+    import torch
+
+    (tmp_path / "g").mkdir()
+    (tmp_path / "p").mkdir()
+    cvtools.write(tmp_path / "g" / "eileen.png", faces["eileen"])
+    cvtools.write(tmp_path / "p" / "eileen.png", faces["eileen"])
+    r = _cli("identify", "--gallery", tmp_path / "g", tmp_path / "p", "--json", "-q", "--no-cache", "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    assert _lines(r.stdout)[0]["detections"][0]["identity"] == "eileen"
+    r = _cli("identify", "--gallery", tmp_path / "g", tmp_path / "p", "-q", "--no-cache", "--device", "cuda")
+    if torch.cuda.is_available():
+        assert r.returncode == 0, r.stderr
+    else:
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "CUDA" in r.stderr, r.stderr

@@ -5,7 +5,7 @@ import json
 
 from cvtools._shared import UsageError
 
-from ._common import add_runner, collect, emit, finish, run_items, shown, task, usage_errors
+from ._common import add_device, add_runner, collect, emit, finish, run_items, shown, task, usage_errors
 
 
 def register(sub) -> None:
@@ -31,6 +31,7 @@ def register(sub) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     p.add_argument("--describe", action="store_true", help="add colour, size and position of each detection")
     p.add_argument("--every", type=int, default=1, metavar="N", help="videos: every Nth frame (default 1)")
+    add_device(p, "face descriptors (torch)")
     add_runner(p)
     p.set_defaults(func=run)
 
@@ -85,8 +86,8 @@ def identify_one(item: dict) -> dict:
 def run(args) -> int:
     if args.every < 1:
         raise UsageError(f"--every must be >= 1; got {args.every}.")
-    options = ({"threshold": args.threshold, "detector": args.detector} if args.kind == "face"
-               else {"min_inliers": args.min_inliers})
+    options = ({"threshold": args.threshold, "detector": args.detector, "device": args.device or "auto"}
+               if args.kind == "face" else {"min_inliers": args.min_inliers})
     spec = {"root": str(args.gallery), "kind": args.kind, "cache": not args.no_cache, "options": options}
     _GALLERIES.clear()
     with usage_errors():  # an unknown detector, a bad threshold, an empty gallery: the user's to fix
