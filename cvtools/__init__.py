@@ -40,6 +40,9 @@ _ATTRS = {
     "ImageWriteError": "cvtools._shared",
     "VideoOpenError": "cvtools._shared",
     "VideoWriteError": "cvtools._shared",
+    "UsageError": "cvtools._shared",
+    "CvtoolsRuntimeWarning": "cvtools._shared",
+    "ImageMetadataWarning": "cvtools._shared",
     "Detections": "cvtools.detect",
     "Pipeline": "cvtools.batch",
 }
