@@ -147,8 +147,7 @@ def test_rank1_engine_at_stride_1_for_hd_images(ksize):
     pads = _pads("same", k, (1, 1))
     rng = np.random.default_rng(ksize)
     asym = cc._rank1(np.outer(rng.random(ksize) + 1, rng.random(ksize) + 1))
-    gray = "separable" if ksize <= 9 else "numba-separable"  # one channel, small kernels: measured equal
-    for shape, plan, expected in ((HD_GRAY, F32_PLAN, gray), (HD_RGB, U8_PLAN, "numba-separable")):
+    for shape, plan, expected in ((HD_GRAY, F32_PLAN, "numba-separable"), (HD_RGB, U8_PLAN, "numba-separable")):
         assert cc._separable_engine(shape, k, (1, 1), pads, plan, asym) == expected
         for symmetric in (kernels.gaussian(ksize, sigma=ksize / 5), kernels.sobel("x", size=ksize),
                           np.outer(cv2.getGaussianKernel(ksize, -1, ktype=cv2.CV_32F), asym[1])):
@@ -178,9 +177,38 @@ def test_rank1_float32_kernel_on_a_large_image_runs_numba_separable(monkeypatch)
 def test_small_and_full_rank_kernels_run_direct(monkeypatch):
     img = np.random.default_rng(0).random((40, 50), dtype=np.float32)
     spy = _Spy(monkeypatch)
-    correlate2d(img, np.outer(*[np.array([1, 2, 1], np.float32)] * 2))  # rank 1 but 3x3: memory-bound
+    correlate2d(img.astype(np.uint8), np.outer(*[np.array([1, 2, 1], np.float32)] * 2))  # rank 1 but 3x3
     correlate2d(img, np.random.default_rng(1).random((9, 9), dtype=np.float32))
-    assert spy.calls == ["filter2D", "filter2D"]
+    correlate2d(np.dstack([img] * 3), np.ones((3, 3)))
+    assert spy.calls == ["filter2D", "filter2D", "filter2D"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_gray_3x3_same_runs_the_numba_kernel(monkeypatch, dtype):
+    """One float channel, 3x3, 'same', stride 1: the numba kernel (faster than cv2.filter2D, and it
+    checks NaN/inf as it reads), equal to scipy for every border; anything else stays with OpenCV."""
+    rng = np.random.default_rng(2)
+    calls = []
+    real = cc._numba("correlate3x3")
+    monkeypatch.setitem(cc._KERNELS, "correlate3x3", lambda *a: calls.append(1) or real(*a))
+    spy = _Spy(monkeypatch)
+    for border in BORDERS:
+        for shape in ((1, 1), (2, 5), (37, 53)):
+            img = rng.standard_normal(shape).astype(dtype)
+            k = rng.standard_normal((3, 3))
+            ref = ref_correlate(img, k, pads=(1, 1, 1, 1), border=border)
+            tol = 2e-5 if dtype == np.float32 else 1e-12
+            np.testing.assert_allclose(correlate2d(img, k, border=border), ref, rtol=tol, atol=tol)
+            for y, x in ((0, 0), (shape[0] - 1, shape[1] - 1), (shape[0] // 2, shape[1] // 2)):
+                bad = img.copy()
+                bad[y, x] = np.nan
+                with pytest.raises(ValueError, match=rf"the first at row {y}, column {x}"):
+                    correlate2d(bad, k, border=border)
+    assert len(calls) == len(BORDERS) * 3 * 4 and spy.calls == []
+    img = rng.random((20, 30)).astype(dtype)
+    correlate2d(img, np.ones((3, 3)), padding="valid")  # other paddings, dtypes and dilations: OpenCV
+    correlate2d(img, np.ones((3, 3)), output_dtype=np.uint8)
+    assert len(calls) == len(BORDERS) * 3 * 4 and spy.calls == ["filter2D", "filter2D"]
 
 
 # ------------------------------------------------------------------------ strided engine choice

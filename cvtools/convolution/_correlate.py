@@ -52,6 +52,20 @@ _RANK1_ULPS = 4
 _BLOCK_MIN_ROWS = 9
 
 
+def _numba(name: str):
+    """The numba kernel ``name`` of ``_strided`` (imported on first use, so that ``import cvtools``
+    does not load numba; then cached, since a function-level import costs microseconds per call)."""
+    try:
+        return _KERNELS[name]
+    except KeyError:
+        from . import _strided
+
+        _KERNELS[name] = kernel = getattr(_strided, name)
+        return kernel
+
+
+_KERNELS: dict = {}
+
 _EXPONENT = {np.dtype(np.float32): (np.uint32, 0x7F800000), np.dtype(np.float64): (np.uint64, 0x7FF0000000000000)}
 
 
@@ -62,20 +76,16 @@ def _finite(arr: np.ndarray) -> bool:
     on a float32 1080p image 0.15 ms against 0.4 ms, which matters beside a 0.4 ms OpenCV resize.
     """
     if arr.dtype in _EXPONENT and arr.flags.c_contiguous and arr.size:
-        from ._strided import all_finite
-
         utype, exponent = _EXPONENT[arr.dtype]
-        return bool(all_finite(arr.reshape(-1).view(utype), utype(exponent)))
+        return bool(_numba("all_finite")(arr.reshape(-1).view(utype), utype(exponent)))
     return bool(np.isfinite(arr).all())
 
 
 def _rows_finite(out: np.ndarray, step: int) -> bool:
     """Whether rows ``0, step, 2*step, ...`` and the last row of a float result hold no NaN/inf."""
     if out.dtype in _EXPONENT and out.flags.c_contiguous and out.size:
-        from ._strided import rows_finite
-
         utype, exponent = _EXPONENT[out.dtype]
-        return bool(rows_finite(out.reshape(out.shape[0], -1).view(utype), step, utype(exponent)))
+        return bool(_numba("rows_finite")(out.reshape(out.shape[0], -1).view(utype), step, utype(exponent)))
     rows = np.r_[0:out.shape[0]:step, out.shape[0] - 1]
     return bool(np.isfinite(out[rows]).all())
 
@@ -391,9 +401,10 @@ def _separable_engine(shape, kshape, dilation, pads, plan, factors) -> str:
 
     sepFilter2D halves the work of (anti)symmetric factors (Gaussians, box, Sobel: its
     KERNEL_SYMMETRICAL path, fixed-point for 8-bit smoothing) and stays faster there. For other
-    factors the numba kernel (stride 1 is just its simplest case) was measured faster on colour
-    images and for kernels from 11x11 on one channel, and checks NaN/inf in passing, which OpenCV's
-    path pays as a pass of its own. float64 work stays with OpenCV.
+    factors the numba kernel (stride 1 is just its simplest case) checks NaN/inf in passing, which
+    OpenCV's path pays as a pass of its own; on 1080p it was measured faster on colour images from
+    5x5, and on one channel equal at 5x5 and 7x7 with sepFilter2D alone (faster than sepFilter2D plus
+    the check), faster from 9x9. float64 work stays with OpenCV.
     """
     if plan.float != _F32:
         return "separable"
@@ -401,8 +412,6 @@ def _separable_engine(shape, kshape, dilation, pads, plan, factors) -> str:
         f = np.asarray(f, plan.kernel_dtype())
         if np.array_equal(f, f[::-1]) or np.array_equal(f, -f[::-1]):
             return "separable"
-    if len(shape) == 2 and kshape[0] + kshape[1] < 20:
-        return "separable"  # one channel, small kernel: measured equal, OpenCV's is the simpler path
     h, w = shape[:2]
     pix = h * w * (1 if len(shape) == 2 else shape[2])
     kdh, kdw = dilation[0] * (kshape[0] - 1) + 1, dilation[1] * (kshape[1] - 1) + 1
@@ -579,6 +588,9 @@ def _correlate(image, k, eps, stride, padding, border, dilation, output_dtype, m
                 out = _strided_numba(src, k, pads, border, plan, out_shape[:2], stride, dilation, own, image,
                                      check_finite=True)
                 return out.reshape(out_shape)
+        if (engine == "direct" and method in ("auto", "direct") and kd.shape == (3, 3) and pads == (1, 1, 1, 1)
+                and image.ndim == 2 and image.dtype in _EXPONENT and plan.out == image.dtype):
+            return _correlate3x3(image, kd, border, plan)
         # At stride 1 a kernel without zero taps gives every input pixel a weight in a block of kh
         # consecutive output rows (cut short only at the first or last row), so a NaN/inf shows in
         # a float result on one of the rows 0, kh, 2kh, ... or the last: only those are checked.
@@ -589,6 +601,9 @@ def _correlate(image, k, eps, stride, padding, border, dilation, output_dtype, m
         if after and not _rows_finite(out, kd.shape[0]):
             _refuse_non_finite(image, image)  # NaN/inf in the input, or a finite input overflowing
         return out.reshape(out_shape)
+    if (stride == (2, 2) and dilation == (1, 1) and method in ("auto", "direct") and k.shape == (3, 3)
+            and pads == (1, 1, 1, 1) and image.ndim == 2 and image.dtype in _EXPONENT and plan.out == image.dtype):
+        return _correlate3x3(image, k, border, plan, stride=2)
     factors = _rank1(k, eps) if method in ("auto", "separable") else None
     if method == "separable" and factors is None:
         raise ValueError(f"method='separable' needs a rank-1 kernel; got a {k.shape[0]}x{k.shape[1]} kernel "
@@ -596,6 +611,26 @@ def _correlate(image, k, eps, stride, padding, border, dilation, output_dtype, m
     engine = _stride_engine(image.shape, k.shape, stride, dilation, pads, plan, method, factors is not None)
     return _run_strided(engine, src, k, eps, factors, pads, border, plan, stride, dilation, out_shape, image=image,
                         check_finite=True)
+
+
+def _correlate3x3(image, k, border, plan, *, stride: int = 1) -> np.ndarray:
+    """3x3, 'same', one float channel, stride 1 or 2: the numba kernels that check NaN/inf as they
+    read (faster than cv2.filter2D alone at stride 1, and the check is free)."""
+    h, w = image.shape
+    src = np.ascontiguousarray(image)
+    utype, exponent = _EXPONENT[src.dtype]
+    out = np.empty(((h - 1) // stride + 1, (w - 1) // stride + 1), src.dtype)
+    args = (src, np.ascontiguousarray(k, plan.kernel_dtype()), _index_map(h, 1, 1, border),
+            _index_map(w, 1, 1, border), np.zeros(w, src.dtype), out)
+    if stride == 1:
+        ok = _numba("correlate3x3")(*args, src.view(utype), utype(exponent))
+    else:  # no zero tap: the (quarter-size) result shows any NaN/inf of the image
+        check_out = bool(np.all(k != 0))
+        ok = _numba("correlate3x3_stride2")(*args, (out if check_out else src).view(utype), utype(exponent),
+                                            check_out)
+    if not ok:
+        _refuse_non_finite(image, image)  # NaN/inf in the image (or, for a result, a finite overflow)
+    return out
 
 
 def _run_strided(engine, src, k, eps, factors, pads, border, plan, stride, dilation, out_shape, *, image=None,

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from .._shared import check_choice, restore_dtype
-from ._correlate import _CV_DEPTH, _EXPONENT, _check_input, _finite, _raise_non_finite, _refuse_non_finite
+from ._correlate import _CV_DEPTH, _EXPONENT, _check_input, _finite, _numba, _raise_non_finite, _refuse_non_finite
 from ._params import _int_pair, _out_size
 
 POOL_MODES = ("max", "avg", "min")
@@ -38,14 +38,12 @@ def _pool_mean_float(image, kh, kw, ho, wo):
     """Mean pooling of a float32/float64 image over non-overlapping windows (numba), refusing
     NaN/infinity from the result rows as they are written, and from the pixels past the last whole
     window (which no mean reads) on their own."""
-    from ._strided import pool_mean_blocks
-
     h, w = image.shape[:2]
     channels = 1 if image.ndim == 2 else image.shape[2]
     flat = np.ascontiguousarray(image).reshape(h, w * channels)
     utype, exponent = _EXPONENT[image.dtype]
     out = np.empty((ho, wo * channels), image.dtype)
-    finite = pool_mean_blocks(flat, kh, kw, ho, wo, channels, out, out.view(utype), utype(exponent))
+    finite = _numba("pool_mean_blocks")(flat, kh, kw, ho, wo, channels, out, out.view(utype), utype(exponent))
     # a non-finite mean: NaN/inf in the image, or finite values whose sum overflowed (accepted)
     rest = [flat[ho * kh:], flat[:ho * kh, wo * kw * channels:]]
     if not finite or not all(_finite(np.ascontiguousarray(part)) for part in rest if part.size):
@@ -63,8 +61,6 @@ def _extreme(dtype, mode):
 def _pool_float(image, kh, kw, sy, sx, t, l, ho, wo, is_max):
     """Max/min pooling of a float32/float64 image computing only the kept windows (numba), and
     refusing NaN/infinity as it reads each row (a max can drop a NaN: the result cannot tell)."""
-    from ._strided import pool_extreme
-
     h, w = image.shape[:2]
     channels = 1 if image.ndim == 2 else image.shape[2]
     flat = np.ascontiguousarray(image).reshape(h, w * channels)
@@ -72,7 +68,7 @@ def _pool_float(image, kh, kw, sy, sx, t, l, ho, wo, is_max):
     seen = np.zeros(h, np.bool_)
     status = np.zeros(1, np.int64)
     out = np.empty((ho, wo * channels), image.dtype)
-    pool_extreme(flat, kh, kw, sy, sx, t, l, ho, wo, channels, is_max, out, flat.view(utype), utype(exponent),
+    _numba("pool_extreme")(flat, kh, kw, sy, sx, t, l, ho, wo, channels, is_max, out, flat.view(utype), utype(exponent),
                  seen, status)
     unread = np.flatnonzero(~seen)  # rows between windows (stride > size)
     if status[0] or (unread.size and not _finite(np.ascontiguousarray(flat[unread]))):

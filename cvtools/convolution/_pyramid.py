@@ -6,7 +6,7 @@ import numbers
 import cv2
 import numpy as np
 
-from ._correlate import _CV_DEPTH, _check_input, _refuse_non_finite, _to_dtype, correlate2d
+from ._correlate import _CV_DEPTH, _check_input, _refuse_non_finite, _rows_finite, _to_dtype, correlate2d
 from ._params import _check_border
 
 #: The 5-tap binomial kernel [1, 4, 6, 4, 1] / 16 (outer product), OpenCV's pyrDown kernel.
@@ -69,9 +69,14 @@ def gaussian_pyramid(image: np.ndarray, levels: int = 4, *, border: str = "refle
     pyramid = [image]
     for _ in range(levels - 1):
         pyramid.append(_reduce(pyramid[-1], border))
-    # every pixel has a positive weight in level 1 (a 5x5 window every 2 pixels): NaN/inf in the
-    # image show there, at a quarter of the cost of looking at the image itself
-    _refuse_non_finite(pyramid[1] if levels > 1 else image, image)
+    # every pixel has a positive weight in level 1 (a 5x5 window every 2 pixels), on two or three
+    # consecutive rows of it: NaN/inf in the image show on its even rows or its last, an eighth of
+    # the image to read (a non-finite level from a finite image is an overflow, and passes)
+    if levels > 1 and pyramid[1].dtype.kind == "f":
+        if not _rows_finite(pyramid[1], 2):
+            _refuse_non_finite(image, image)
+    else:
+        _refuse_non_finite(image, image)
     return pyramid
 
 
