@@ -45,8 +45,9 @@ def _pool_mean_float(image, kh, kw, ho, wo):
     out = np.empty((ho, wo * channels), image.dtype)
     finite = _numba("pool_mean_blocks")(flat, kh, kw, ho, wo, channels, out, out.view(utype), utype(exponent))
     # a non-finite mean: NaN/inf in the image, or finite values whose sum overflowed (accepted)
-    rest = [flat[ho * kh:], flat[:ho * kh, wo * kw * channels:]]
-    if not finite or not all(_finite(np.ascontiguousarray(part)) for part in rest if part.size):
+    if not finite or ((ho * kh < h or wo * kw < w)
+                      and not (_finite(np.ascontiguousarray(flat[ho * kh:]))
+                               and _finite(np.ascontiguousarray(flat[:ho * kh, wo * kw * channels:])))):
         _refuse_non_finite(image, image)
     return out
 
