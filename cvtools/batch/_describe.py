@@ -1,6 +1,8 @@
 """Descriptions of registered operations for people (`cvtools ops`) and for the docs' op table."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ._pipeline import format_value
 from ._registry import Op, list_ops
 
@@ -28,7 +30,7 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def ops_markdown(ops=None) -> str:
+def ops_markdown(ops: Iterable[Op] | None = None) -> str:
     """The operation table in Markdown (generated from the registry, for docs/batch.md)."""
     ops = list_ops() if ops is None else ops
     lines = ["| operation | parameters (type = default) | description |", "|---|---|---|"]

@@ -4,14 +4,17 @@ detector over a data set for ``cvtools evaluate``, or over files and videos for 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from .._shared import check_choice
 from ._engines import ENGINES, check_workers, cores, job_results, start_engine
 from ._worker import TaskResult
 
 
-def map_items(task, items, *, workers: int | None = None, engine: str = "local", scheduler: str | None = None,
-              chunk: int | None = None, progress: bool | None = None, desc: str = "batch", unit: str = "img"):
+def map_items(task: Callable[[Any], Any], items: Iterable[Any], *, workers: int | None = None, engine: str = "local",
+              scheduler: str | None = None, chunk: int | None = None, progress: bool | None = None,
+              desc: str = "batch", unit: str = "img") -> Iterator[tuple[Any, Any, str | None]]:
     """Run ``task(item)`` for every item on the batch engines; yield ``(item, result, error)`` in input order.
 
     Parameters

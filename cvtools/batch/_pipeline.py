@@ -6,7 +6,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def _check_missing_bar(text: str, offset: int, step: str) -> None:
                 f"write {fixed.strip()!r} (or quote a value that holds spaces).")
 
 
-def parse_options(pairs) -> dict:
+def parse_options(pairs: Iterable[str]) -> dict[str, Any]:
     """``KEY=VALUE`` strings (the CLI's repeatable ``--option``) as keyword options, values by :func:`parse_value`.
 
     Dashes in keys become underscores.
@@ -104,7 +105,7 @@ def parse_options(pairs) -> dict:
     return out
 
 
-def parse_value(text: str):
+def parse_value(text: str) -> Any:
     """Parse one parameter value from pipeline text.
 
     Numbers, ``true``/``false``, ``none``, quoted strings, tuples ``(3, 3)`` and (nested) lists
@@ -131,7 +132,7 @@ def parse_value(text: str):
     return value
 
 
-def format_value(value) -> str:
+def format_value(value: Any) -> str:
     """The pipeline-text form of a parameter value (inverse of :func:`parse_value`).
 
     >>> format_value(True), format_value("area"), format_value("a b"), format_value([["x", None]])
@@ -420,7 +421,7 @@ class Pipeline:
         return image
 
 
-def derive_seed(seed: int, *keys) -> int:
+def derive_seed(seed: int, *keys: Hashable) -> int:
     """A 32-bit seed derived deterministically from ``seed`` and ``keys`` (ints or strings).
 
     >>> derive_seed(0, "a.jpg", 1) == derive_seed(0, "a.jpg", 1) != derive_seed(0, "a.jpg", 2)

@@ -56,7 +56,7 @@ def _union_args(ann):
     return None
 
 
-def type_name(ann) -> str:
+def type_name(ann: typing.Any) -> str:
     """A readable name for an annotation: ``float``, ``int | None``, ``'a' | 'b'``, ``tuple[int, int]``."""
     if ann is _EMPTY or ann is typing.Any:
         return "any"
@@ -346,7 +346,8 @@ def _param_docs(doc: str) -> dict[str, str]:
 
 
 def register(name: str, *, extra: str | None = None, needs: tuple[str, ...] = (),
-             prepare: typing.Callable | None = None, probe: bool = True):
+             prepare: typing.Callable | None = None, probe: bool = True
+             ) -> typing.Callable[[typing.Callable], typing.Callable]:
     """Decorator: register ``func`` as operation ``name``.
 
     Parameters

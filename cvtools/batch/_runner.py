@@ -21,6 +21,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from ._engines import ENGINES, BatchEngineError, cores, check_workers, job_resul
 from ._manifest import Manifest
 from ._pipeline import Pipeline, derive_seed
 from ._registry import PipelineError
-from ._report import BatchReport, Recorder
+from ._report import BatchReport, FileEvent, Recorder
 from ._worker import FileResult
 
 FINGERPRINTS = ("stat", "content")
@@ -460,12 +461,15 @@ def _walk(planner: _Planner, scheduler: _Scheduler, recorder: Recorder) -> None:
     scheduler.flush()
 
 
-def run(input, output, pipeline=(), *, workers: int | None = None, engine: str = "local",
-        scheduler: str | None = None, recursive: bool = True, include=None, exclude=None,
+def run(input: str | os.PathLike, output: str | os.PathLike, pipeline: Pipeline | str | Sequence = (), *,
+        workers: int | None = None, engine: str = "local",
+        scheduler: str | None = None, recursive: bool = True, include: str | Sequence[str] | None = None,
+        exclude: str | Sequence[str] | None = None,
         format: str | None = None, quality: int | None = None, overwrite: bool = False,
         fail_fast: bool = False, dry_run: bool = False, progress: bool | None = None,
         copies: int = 1, seed: int | None = None, fuse: bool = True, fingerprint: str = "stat",
-        copy_suffix: bool | None = None, fsync: bool = False, on_file=None) -> BatchReport:
+        copy_suffix: bool | None = None, fsync: bool = False,
+        on_file: Callable[[FileEvent], None] | None = None) -> BatchReport:
     """Process every image under ``input`` with ``pipeline``, writing a mirrored tree under ``output``.
 
     Parameters
