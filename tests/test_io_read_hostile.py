@@ -468,3 +468,42 @@ def test_read_pages_checks_every_page():
     with pytest.raises(ImageReadError, match=r"50x40 = 2,000 pixels declared by a page"):
         list(cvtools.io.read_pages(buf.getvalue(), max_pixels=1000))
     assert cvtools.read(buf.getvalue(), max_pixels=1000).shape == (4, 5, 3)
+
+
+def test_no_opencv_log_lines_reach_the_terminal_on_damaged_files(tmp_path):
+    """cvtools reports a damaged file itself (ImageReadError); OpenCV's own log lines
+    (``[ WARN:0@...]``, ``[ERROR:0@...] ... WebPDecoder::readHeader``) must not reach stderr. Cut and
+    scrambled files of every format cvtools writes, read in a child process (C-level stderr)."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(5)
+    image = _photo(120, 160)
+    paths = []
+    for ext in (".png", ".jpg", ".webp", ".tif", ".bmp", ".jp2", ".avif", ".ppm", ".exr", ".hdr"):
+        src = tmp_path / f"ok{ext}"
+        try:
+            cvtools.write(src, image if ext not in (".exr", ".hdr") else image.astype(np.float32) / 255)
+        except (OSError, ValueError, ImportError):
+            continue  # a format this build cannot write
+        data = src.read_bytes()
+        for i, cut in enumerate((len(data) // 2, 40, len(data) - 7)):
+            bad = bytearray(data[:cut])
+            if i == 2:
+                pos = rng.integers(16, len(bad), 24)
+                bad[pos[0]:pos[0] + 1] = b"\xff"
+                for p in pos[1:]:
+                    bad[p] ^= 0x5A
+            path = tmp_path / f"bad{i}{ext}"
+            path.write_bytes(bytes(bad))
+            paths.append(str(path))
+    assert len(paths) >= 15
+    code = ("import sys, cvtools\n"
+            "for p in sys.argv[1:]:\n"
+            "    try:\n"
+            "        cvtools.read(p)\n"
+            "    except (cvtools.ImageReadError, ValueError):\n"
+            "        pass\n")
+    res = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "[ WARN" not in res.stderr and "[ERROR" not in res.stderr and "WARN:0" not in res.stderr, res.stderr

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .._shared import UsageError, VideoOpenError
+from .._shared import UsageError, VideoOpenError, quiet_opencv
 from ._capture import FrameGrabber
 from ._items import DEFAULT_EVERY, DemoBox, DemoFrame, DemoSummary
 from ._overlay import draw_overlay
@@ -87,25 +87,6 @@ def resolve_view(view: str) -> str:
     return view
 
 
-class _quiet_opencv:
-    """Silence OpenCV's own log inside the block (restored afterwards): where cvtools reports a failure
-    itself (a missing camera, an unreadable file), OpenCV's ``[ WARN:0@...]`` lines are noise."""
-
-    def __enter__(self):
-        import cv2
-
-        self._log = getattr(getattr(cv2, "utils", None), "logging", None)
-        if self._log is not None:
-            self._level = self._log.getLogLevel()
-            self._log.setLogLevel(self._log.LOG_LEVEL_SILENT)
-        return self
-
-    def __exit__(self, *exc):
-        if self._log is not None:
-            self._log.setLogLevel(self._level)
-        return False
-
-
 def open_source(source, *, log=None):
     """Open ``source`` as a :class:`cvtools.io.VideoSource`; None tries camera 0, then the bundled sample.
 
@@ -116,7 +97,7 @@ def open_source(source, *, log=None):
 
     if source is None:
         try:
-            with _quiet_opencv():  # probing for a camera: OpenCV's own V4L/FFmpeg warnings are noise here
+            with quiet_opencv():  # probing for a camera: OpenCV's own V4L/FFmpeg warnings are noise here
                 return VideoSource(0), "camera 0", False
         except VideoOpenError as exc:
             sample = find_sample_video()
@@ -124,7 +105,7 @@ def open_source(source, *, log=None):
                 log(f"no camera could be opened (tried index 0: {exc}) - running on the bundled sample video "
                     f"{sample} instead; pass --source 0|PATH to choose.")
             return VideoSource(sample), f"sample {sample.name}", True
-    with _quiet_opencv():  # a failure is a VideoOpenError that says why, not OpenCV's log lines
+    with quiet_opencv():  # a failure is a VideoOpenError that says why, not OpenCV's log lines
         video = VideoSource(source)
     if hasattr(source, "read") and hasattr(source, "release"):
         label = f"capture {type(source).__name__}"

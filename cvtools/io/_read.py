@@ -20,7 +20,7 @@ from typing import IO, Iterator
 import cv2
 import numpy as np
 
-from .._shared import ImageMetadataWarning, ImageReadError, check_choice
+from .._shared import ImageMetadataWarning, ImageReadError, check_choice, quiet_opencv
 from ._color import bgr_to_rgb
 from ._headers import FORMATS, Header, jpeg_scan_problem, read_header, sniff, tiff_ifds, tiff_without_orientation
 
@@ -315,6 +315,12 @@ def _decode_pillow(im, name: str, page: int = 0) -> np.ndarray:
     return np.array(im)
 
 
+def _imdecode(buf: np.ndarray, flags: int):
+    """cv2.imdecode without OpenCV's log lines: a damaged file becomes cvtools' own ImageReadError."""
+    with quiet_opencv():
+        return cv2.imdecode(buf, flags)
+
+
 def _imdecode_capturing(buf: np.ndarray, flags: int):
     """cv2.imdecode with libjpeg's warnings (written to file descriptor 2) captured and returned.
 
@@ -326,10 +332,10 @@ def _imdecode_capturing(buf: np.ndarray, flags: int):
         try:
             saved = os.dup(2)
         except OSError:  # no stderr at all: nothing to capture from
-            return cv2.imdecode(buf, flags), ""
+            return _imdecode(buf, flags), ""
         try:
             os.dup2(sink.fileno(), 2)
-            image = cv2.imdecode(buf, flags)
+            image = _imdecode(buf, flags)
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -359,7 +365,7 @@ def _decode_jpeg(data: bytes, name: str, header: Header, reduce: int) -> np.ndar
     # then is the decode repeated with the warnings captured. Others are always captured.
     simple = (ncomp in (1, 3) and len(header.info["scans"]) == 1
               and not (frame["progressive"] or frame["arithmetic"] or frame["lossless"]))
-    image = cv2.imdecode(buf, flags) if simple else None
+    image = _imdecode(buf, flags) if simple else None
     if image is None or _grey_tail(image, frame, reduce):
         image, text = _imdecode_capturing(buf, flags)
         if _JPEG_LOSS.search(text):
@@ -404,7 +410,7 @@ def _decode_tifffile(data: bytes, name: str, page: int) -> np.ndarray:
 
 
 def _decode_opencv(data: bytes) -> np.ndarray | None:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    image = _imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         return None
     if image.ndim == 3 and image.shape[2] == 1:
@@ -623,8 +629,9 @@ def read_pages(source: str | os.PathLike | bytes | IO[bytes], mode: str = "uncha
         im = _pillow(neutral) if any(straight8) else None
         pages = ()
         if not all(planar):
-            ok, pages = cv2.imdecodemulti(np.frombuffer(neutral, np.uint8),
-                                          cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+            with quiet_opencv():
+                ok, pages = cv2.imdecodemulti(np.frombuffer(neutral, np.uint8),
+                                              cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
             if not ok or len(pages) != len(ifds):
                 raise ImageReadError(f"cannot read {name!r}: corrupt or unsupported TIFF.")
         for i, tags in enumerate(ifds):

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .._shared import VideoOpenError, VideoWriteError
+from .._shared import VideoOpenError, VideoWriteError, quiet_opencv
 from ._color import bgr_to_rgb, rgb_to_bgr
 from ._iter import iter_images
 from ._write import _create_temporary, _sweep_once
@@ -74,7 +74,8 @@ class VideoSource:
                 raise VideoOpenError(f"capture object {source!r} is not opened.")
         elif isinstance(source, (int, np.integer)) or (isinstance(source, str) and source.strip().isdigit()):
             index = int(source)
-            cap = cv2.VideoCapture(index)
+            with quiet_opencv():  # a missing camera is cvtools' VideoOpenError, not V4L's warnings
+                cap = cv2.VideoCapture(index)
             if not cap.isOpened():
                 cap.release()
                 raise _camera_error(index)
@@ -118,11 +119,12 @@ class VideoSource:
             raise VideoOpenError(f"cannot open {text!r}: permission denied.")
         if path.stat().st_size == 0:
             raise VideoOpenError(f"cannot open {text!r}: the file is empty (0 bytes).")
-        cap = cv2.VideoCapture(str(path))
-        ok = cap.isOpened()
-        if ok:
-            ok, _ = cap.read()
-            cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        with quiet_opencv():  # an undecodable file is cvtools' VideoOpenError, not OpenCV's log lines
+            cap = cv2.VideoCapture(str(path))
+            ok = cap.isOpened()
+            if ok:
+                ok, _ = cap.read()
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
         if not ok:
             cap.release()
             raise VideoOpenError(f"cannot open {text!r}: not a video OpenCV can decode (corrupt, or a "
