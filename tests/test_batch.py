@@ -430,27 +430,11 @@ def test_single_file_input_never_replaced(tmp_path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_subprocess_progress_bar_on_a_terminal(tree, tmp_path):
-    import pty
+    from _pty import run_on_terminal
 
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", "cvtools", "batch", str(tree), str(tmp_path / "o"),
-                                 "-p", "invert", "-j", "0"], stdout=subprocess.PIPE, stderr=slave)
-        os.close(slave)
-        out, _ = proc.communicate(timeout=120)
-        err = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            err += chunk
-    finally:
-        os.close(master)
-    text = err.decode(errors="replace")
-    assert proc.returncode == 1
+    code, out, text = run_on_terminal([sys.executable, "-m", "cvtools", "batch", str(tree), str(tmp_path / "o"),
+                                       "-p", "invert", "-j", "0"])
+    assert code == 1
     assert "batch: 100%" in text and "8/8" in text and "img/s" in text  # count, rate (and ETA while running)
     assert "processed 5" in out.decode() and "batch:" not in out.decode()
 

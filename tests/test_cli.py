@@ -181,32 +181,12 @@ def test_classify_usage_errors(model, photos):
 def test_failures_print_above_the_progress_bar(model, photos, tmp_path):
     """On a terminal the runner's bar is shown and a failed file's line is written above it (tqdm.write),
     not glued to the bar's own line."""
-    import fcntl
-    import pty
-    import struct
-    import termios
+    from _pty import run_on_terminal
 
     files = sorted((model / "data" / "brick").glob("*.png"))[:3] + [photos / "bad.png"]
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a 0x0 terminal has no room for a bar
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", "cvtools", "classify", "-m", str(model / "m.npz"),
-                                 *map(str, files), "-j", "0"], stdout=subprocess.PIPE, stderr=slave)
-        os.close(slave)
-        proc.communicate(timeout=120)
-        err = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            err += chunk
-    finally:
-        os.close(master)
-    text = err.decode(errors="replace").replace("\r\n", "\n")
-    assert proc.returncode == 1
+    code, _, text = run_on_terminal([sys.executable, "-m", "cvtools", "classify", "-m", str(model / "m.npz"),
+                                     *map(str, files), "-j", "0"])
+    assert code == 1
     assert "classify: 100%" in text and "4/4" in text
     lines = [line.split("\r")[-1] for line in text.split("\n")]
     assert any(line.startswith(f"cvtools classify: {photos / 'bad.png'}: ") for line in lines), text

@@ -21,9 +21,11 @@ MAX_PIPELINE_FILE_BYTES = 1 << 20
 _RESERVED = {"true", "false", "none", "null", "yes", "no"}
 
 
-def _split_spans(text: str, sep: str) -> list[tuple[int, str]]:
-    """Split ``text`` on ``sep`` outside brackets and quotes: ``(offset, part)`` pairs."""
-    parts, depth, quote, start = [], 0, None, 0
+def _unquoted(text: str):
+    """``(offset, character, bracket depth)`` of each character of ``text`` outside quotes (a quote
+    character itself, and everything up to its closing twin, is skipped). Raises PipelineError on an
+    unbalanced closing bracket, or a quote or bracket left open."""
+    depth, quote = 0, None
     for i, ch in enumerate(text):
         if quote:
             if ch == quote and text[i - 1] != "\\":
@@ -36,11 +38,19 @@ def _split_spans(text: str, sep: str) -> list[tuple[int, str]]:
             depth -= 1
             if depth < 0:
                 raise PipelineError(f"unbalanced {ch!r} in {text!r}.")
-        elif ch == sep and depth == 0:
-            parts.append((start, text[start:i]))
-            start = i + 1
+        else:
+            yield i, ch, depth
     if quote or depth:
         raise PipelineError(f"unclosed {'quote' if quote else 'bracket'} in {text!r}.")
+
+
+def _split_spans(text: str, sep: str) -> list[tuple[int, str]]:
+    """Split ``text`` on ``sep`` outside brackets and quotes: ``(offset, part)`` pairs."""
+    parts, start = [], 0
+    for i, ch, depth in _unquoted(text):
+        if ch == sep and depth == 0:
+            parts.append((start, text[start:i]))
+            start = i + 1
     parts.append((start, text[start:]))
     return parts
 
@@ -56,17 +66,8 @@ _WORD = re.compile(r"[A-Za-z_][\w\-]*")
 def _top_level_gaps(step: str):
     """Offsets in ``step`` of each word that follows a space, outside quotes and brackets, where the
     space separates two values (not around ``:``, ``=``, ``,`` or inside a bracket)."""
-    depth, quote = 0, None
-    for i, ch in enumerate(step):
-        if quote:
-            quote = None if ch == quote and step[i - 1] != "\\" else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and i > 0 and step[i - 1].isspace() and not ch.isspace():
+    for i, ch, depth in _unquoted(step):
+        if depth == 0 and i > 0 and step[i - 1].isspace() and not ch.isspace():
             before = step[:i].rstrip()
             if before and before[-1] not in ":=,":
                 yield i

@@ -74,14 +74,9 @@ def run(args) -> int:
     _MODELS.clear()
     _MODELS[str(args.model)] = clf  # one image (or --workers 0) runs here: no second load
     items = [{"path": str(i.path), "error": i.error, "model": str(args.model), "top": k} for i in inputs]
-    failed = 0
-    for item, res, err in run_items(classify_one, items, command="classify", workers=args.workers,
-                                    quiet=args.quiet):
-        if err is not None:
-            failed += 1
-            if args.json:
-                emit({"path": item["path"], "error": err})
-            continue
+    results = run_items(classify_one, items, command="classify", workers=args.workers, quiet=args.quiet,
+                        json=args.json)
+    for item, res in results:
         top = res["top"]
         if args.json:
             rec = {"path": item["path"], "label": top[0][0], "score": round(top[0][1], 6)}
@@ -90,4 +85,4 @@ def run(args) -> int:
             emit(rec)
         else:
             print(f"{shown(item['path'])}\t" + "\t".join(f"{c} {s:.3f}" for c, s in top), flush=True)
-    return finish("classify", len(inputs), failed, quiet=args.quiet)
+    return finish("classify", len(inputs), results.failed, quiet=args.quiet)

@@ -213,27 +213,40 @@ def say(command: str, message: str) -> None:
     tqdm.write(f"cvtools {command}: {message}", file=sys.stderr)
 
 
-def run_items(task, items, *, command: str, workers=None, quiet: bool = False, desc: str | None = None):
-    """Run ``task(item)`` for every item on the batch runner; yield ``(item, result, error)`` in order.
+class run_items:
+    """Run ``task(item)`` for every item on the batch runner; iterating yields ``(item, result)`` for each
+    item that succeeded, in order, and :attr:`failed` counts the others.
 
-    A failed item is printed (``cvtools CMD: PATH: message``, above the bar) and yielded with its
-    error; a :class:`Fatal` result stops the run and is raised. One item runs in this process (no
-    worker start-up) unless ``workers`` says otherwise; several show one progress bar unless ``quiet``.
+    A failed item is printed (``cvtools CMD: PATH: message``, above the bar) and, with ``json``, also
+    given its JSON line ``{"path", "error"}`` on stdout; a :class:`Fatal` result stops the run and is
+    raised. One item runs in this process (no worker start-up) unless ``workers`` says otherwise;
+    several show one progress bar unless ``quiet``.
     """
-    from cvtools.batch import map_items
 
-    items = list(items)
-    if workers is not None and workers < 0:
-        raise UsageError(f"--workers must be >= 0 (0: in this process); got {workers}.")
-    if workers is None and len(items) == 1:
-        workers = 0
-    bar = False if quiet or len(items) < 2 else None
-    for item, result, error in map_items(task, items, workers=workers, progress=bar, desc=desc or command):
-        if isinstance(result, Fatal):
-            raise (ImportError if result.kind == "ImportError" else UsageError)(result.message)
-        if error is not None:
-            say(command, f"{shown(item['path'])}: {error}")
-        yield item, result, error
+    def __init__(self, task, items, *, command: str, workers: int | None = None, quiet: bool = False,
+                 json: bool = False, desc: str | None = None):
+        self.items = list(items)
+        if workers is not None and workers < 0:
+            raise UsageError(f"--workers must be >= 0 (0: in this process); got {workers}.")
+        self.task, self.command, self.json, self.desc = task, command, json, desc or command
+        self.workers = 0 if workers is None and len(self.items) == 1 else workers
+        self.bar = False if quiet or len(self.items) < 2 else None
+        self.failed = 0
+
+    def __iter__(self):
+        from cvtools.batch import map_items
+
+        for item, result, error in map_items(self.task, self.items, workers=self.workers, progress=self.bar,
+                                             desc=self.desc):
+            if isinstance(result, Fatal):
+                raise (ImportError if result.kind == "ImportError" else UsageError)(result.message)
+            if error is None:
+                yield item, result
+                continue
+            self.failed += 1
+            say(self.command, f"{shown(item['path'])}: {error}")
+            if self.json:
+                emit({"path": item["path"], "error": error})
 
 
 def finish(command: str, n: int, failed: int, *, quiet: bool, noun: str = "image") -> int:

@@ -97,17 +97,12 @@ def run(args) -> int:
     inputs = collect(args.inputs, videos=True)
     items = [{"path": str(i.path), "error": i.error, "video": i.video, "every": args.every, "gallery": spec,
               "describe": args.describe} for i in inputs]
-    failed = 0
-    for item, res, err in run_items(identify_one, items, command="identify", workers=args.workers,
-                                    quiet=args.quiet):
-        if err is not None:
-            failed += 1
-            if args.json:
-                emit({"path": item["path"], "error": err})
-            continue
+    results = run_items(identify_one, items, command="identify", workers=args.workers, quiet=args.quiet,
+                        json=args.json)
+    for item, res in results:
         for rec in res["frames"] if item["video"] else [res]:
             _show(args, item["path"], rec)
-    return finish("identify", len(inputs), failed, quiet=args.quiet, noun="input")
+    return finish("identify", len(inputs), results.failed, quiet=args.quiet, noun="input")
 
 
 def _show(args, path: str, rec: dict) -> None:

@@ -160,13 +160,10 @@ def run(args) -> int:
               "progress": False if args.quiet or not one else None}
     items = [{"path": str(i.path), "error": i.error, "output": str(o), "save_mask": None if m is None else str(m),
               **common} for i, o, m in zip(found, outs, masks)]
-    failed = 0
-    for item, res, err in run_items(inpaint_one, items, command="inpaint", workers=args.workers, quiet=args.quiet):
-        if err is not None:
-            failed += 1
-            if args.json:
-                emit({"path": item["path"], "error": err})
-        elif args.json:
+    results = run_items(inpaint_one, items, command="inpaint", workers=args.workers, quiet=args.quiet,
+                        json=args.json)
+    for _, res in results:
+        if args.json:
             emit(res)
         elif not args.quiet:
             n = res.get("boxes")
@@ -174,4 +171,4 @@ def run(args) -> int:
             print(f"{shown(res['output'])}: filled {res['filled_pixels']} pixels "
                   f"({100 * res['filled_fraction']:.1f} %){extra} with {res['method']} in {res['seconds']:.2f} s",
                   flush=True)
-    return finish("inpaint", len(found), failed, quiet=args.quiet)
+    return finish("inpaint", len(found), results.failed, quiet=args.quiet)

@@ -129,14 +129,10 @@ def run(args) -> int:
     common = {"style": style, "style_file": style_file, "method": method, "strength": args.strength,
               "preserve_color": args.preserve_color, "options": options}
     items = [{"path": str(i.path), "error": i.error, "output": str(o), **common} for i, o in zip(found, outs)]
-    failed = 0
-    for item, res, err in run_items(style_one, items, command="style", workers=args.workers, quiet=args.quiet):
-        if err is not None:
-            failed += 1
-            if args.json:
-                emit({"path": item["path"], "error": err})
-        elif args.json:
+    results = run_items(style_one, items, command="style", workers=args.workers, quiet=args.quiet, json=args.json)
+    for _, res in results:
+        if args.json:
             emit(res)
         elif not args.quiet:
             print(f"{shown(res['path'])} -> {shown(res['output'])} ({method}, {res['seconds']:.2f} s)", flush=True)
-    return finish("style", len(found), failed, quiet=args.quiet)
+    return finish("style", len(found), results.failed, quiet=args.quiet)

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .._shared import UsageError, VideoOpenError, quiet_opencv
 from ._capture import FrameGrabber
-from ._items import DEFAULT_EVERY, DemoBox, DemoFrame, DemoSummary
+from ._items import DEFAULT_EVERY, DemoFrame, DemoSummary
 from ._overlay import draw_overlay
-from ._stages import SCENE_CUT, Controls, Perception, Recorder, ShownTally, WindowView
+from ._stages import Controls, Perception, Recorder, ShownTally, WindowView
 
 if TYPE_CHECKING:
     from ..identify import Gallery

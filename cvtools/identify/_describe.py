@@ -81,13 +81,13 @@ def _third(v: float, names) -> str:
 def describe_detections(image: np.ndarray, detections: Detections) -> list[dict]:
     """Attributes of each detection, in words and numbers (one JSON-ready dict per detection).
 
-    Keys: ``label``; ``box`` ``[x1, y1, x2, y2]``; ``color`` (the dominant color's name, from
+    Keys: those of :meth:`Detections.to_records` (``box`` ``[x1, y1, x2, y2]``, ``score``, ``label``,
+    and ``text``, ``identity``, ``distance`` where known); ``color`` (the dominant color's name, from
     k-means over the box, see :data:`COLORS`) and ``color_rgb``; ``relative_size`` (box area /
     image area) and ``size`` (``"small"`` < 2 %, ``"medium"`` < 15 %, else ``"large"``);
     ``position`` (``"top-left"`` ... ``"bottom-right"``, from the box centre in thirds of the
     frame: ``horizontal`` left/centre/right, ``vertical`` top/middle/bottom). Where the
-    detections carry them: ``landmarks`` (faces), ``text`` (decoded codes), ``identity`` and
-    ``distance``, and ``data`` fields such as ``class``.
+    detections carry them: ``landmarks`` (faces) and ``data`` fields such as ``class``.
 
     Examples
     --------
@@ -101,6 +101,7 @@ def describe_detections(image: np.ndarray, detections: Detections) -> list[dict]
     h, w = image.shape[:2]
     out = []
     crops = crop_boxes(image, detections.xyxy)
+    base = detections.to_records()  # box, score, label, text, identity, distance: the keys of every JSON record
     for i, crop in enumerate(crops):
         x1, y1, x2, y2 = (float(v) for v in detections.xyxy[i])
         rgb = dominant_color(crop)
@@ -110,18 +111,11 @@ def describe_detections(image: np.ndarray, detections: Detections) -> list[dict]
         ver = _third(cy, ("top", "middle", "bottom"))
         pos = "centre" if (hor, ver) == ("centre", "middle") else \
             hor if ver == "middle" else ver if hor == "centre" else f"{ver}-{hor}"
-        rec = {"label": str(detections.labels[i]), "box": [round(v, 2) for v in (x1, y1, x2, y2)],
-               "color": color_name(rgb), "color_rgb": list(rgb), "relative_size": round(rel, 5),
+        rec = {**base[i], "color": color_name(rgb), "color_rgb": list(rgb), "relative_size": round(rel, 5),
                "size": "small" if rel < 0.02 else "medium" if rel < 0.15 else "large",
                "position": pos, "horizontal": hor, "vertical": ver}
         if detections.landmarks is not None:
             rec["landmarks"] = np.round(detections.landmarks[i], 2).tolist()
-        if detections.texts is not None and detections.texts[i] is not None:
-            rec["text"] = detections.texts[i]
-        if detections.identities is not None and detections.identities[i] is not None:
-            rec["identity"] = str(detections.identities[i])
-        if detections.distances is not None and np.isfinite(detections.distances[i]):
-            rec["distance"] = round(float(detections.distances[i]), 4)
         for key, arr in detections.data.items():
             v = arr[i]
             rec.setdefault(key, v.item() if isinstance(v, np.generic) else

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._shared import ImageMetadataWarning, ImageReadError, check_choice, quiet_opencv
 from ._color import bgr_to_rgb
-from ._headers import FORMATS, Header, jpeg_scan_problem, read_header, sniff, tiff_ifds, tiff_without_orientation
+from ._headers import Header, jpeg_scan_problem, read_header, sniff, tiff_ifds, tiff_without_orientation
 
 READ_MODES = ("unchanged", "rgb", "rgba", "gray")
 
