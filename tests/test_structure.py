@@ -223,6 +223,25 @@ def _code_lines(fn: ast.AST, source_lines: list[str]) -> int:
     return count
 
 
+#: OpenCV calls that take or give BGR (or swap channels): only ``cvtools.io`` makes them (STYLE.md).
+BGR_CALLS = {"imread", "imwrite", "imencode", "imdecode", "imdecodemulti", "imshow", "VideoWriter"}
+
+
+def test_bgr_exists_only_in_io():
+    """No module outside ``cvtools/io`` names a BGR colour conversion (``cv2.COLOR_..BGR..``) or calls an
+    OpenCV function that reads, writes or shows BGR pixels; they use io's helpers (``rgb_to_bgr``,
+    ``encode``, ``show_window``, ``VideoWriter``)."""
+    found = []
+    for module, (path, _) in modules().items():
+        if module.startswith("cvtools.io"):
+            continue
+        for node in ast.walk(tree(module)):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "cv2":
+                if "BGR" in node.attr or node.attr in BGR_CALLS:
+                    found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} cv2.{node.attr}")
+    assert not found, "BGR outside cvtools.io:\n" + "\n".join(found)
+
+
 def test_no_function_over_100_lines_of_code():
     bad = []
     for m, (path, _) in modules().items():
