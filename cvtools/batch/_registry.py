@@ -241,11 +241,9 @@ class Op:
 
     def check_available(self) -> None:
         """Raise ImportError (with the pip line) when a module this operation needs is missing."""
-        from .._shared import is_available, require
+        from .._shared import check_installed
 
-        for module in self.needs:
-            if not is_available(module):
-                require(module, feature=f"the {self.name!r} operation", extra=self.extra)
+        check_installed(*self.needs, feature=f"the {self.name!r} operation", extra=self.extra)
 
     def validate(self, params: dict) -> dict:
         """Check names, types and required parameters; return the coerced (and prepared) params."""

